@@ -1,0 +1,143 @@
+#include "detect/network_stats.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "learn/novelty.h"
+
+namespace vigil::detect {
+
+uint32_t DeviceFingerprint(const IpAddr& a) { return static_cast<uint32_t>(a.Hash() >> 32) | 1u; }
+
+uint64_t HostNameKey(std::string_view name) {
+  char buf[256];
+  size_t n = std::min(name.size(), sizeof buf);
+  for (size_t i = 0; i < n; ++i) {
+    char c = name[i];
+    buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  }
+  while (n > 0 && buf[n - 1] == '.') --n;  // "example.com." == "example.com"
+  return learn::HashBytes(buf, n);
+}
+
+void NetworkStats::Touch(absl::flat_hash_map<uint64_t, Entry>& map, uint64_t key, uint32_t device,
+                         Micros t) {
+  auto [it, inserted] = map.try_emplace(key);
+  it->second.devices.Add(device);
+  it->second.last_seen = std::max(it->second.last_seen, t);
+  if (inserted && map.size() > max_keys_) EvictOldest(map);
+}
+
+void NetworkStats::EvictOldest(absl::flat_hash_map<uint64_t, Entry>& map) {
+  std::vector<Micros> times;
+  times.reserve(map.size());
+  for (const auto& [k, e] : map) times.push_back(e.last_seen);
+  size_t cut = map.size() / 4;
+  std::nth_element(times.begin(), times.begin() + static_cast<long>(cut), times.end());
+  Micros cutoff = times[cut];
+  absl::erase_if(map, [cutoff](const auto& kv) { return kv.second.last_seen < cutoff; });
+}
+
+void NetworkStats::Observe(const Event& e) {
+  if (!e.net.valid) return;
+  // Only internal -> external contacts count towards rarity.
+  const IpAddr* device = nullptr;
+  const IpAddr* external = nullptr;
+  if (e.orig_internal && !e.resp_internal) {
+    device = &e.net.orig_h;
+    external = &e.net.resp_h;
+  } else if (e.orig_internal && e.resp_internal) {
+    devices_[DeviceFingerprint(e.net.orig_h)] = e.time;
+    return;
+  } else {
+    return;
+  }
+  uint32_t fp = DeviceFingerprint(*device);
+  auto [dit, dnew] = devices_.try_emplace(fp, e.time);
+  if (!dnew) dit->second = std::max(dit->second, e.time);
+  switch (e.kind) {
+    case EventKind::kFlow:
+      Touch(by_addr_, external->Hash(), fp, e.time);
+      break;
+    case EventKind::kTls:
+      if (auto* t = e.As<TlsBody>(); t && !t->server_name.empty())
+        Touch(by_name_, HostNameKey(t->server_name), fp, e.time);
+      break;
+    case EventKind::kHttp:
+      if (auto* h = e.As<HttpBody>(); h && !h->host.empty())
+        Touch(by_name_, HostNameKey(h->host), fp, e.time);
+      break;
+    default:
+      break;
+  }
+}
+
+uint32_t NetworkStats::DevicesContacting(const IpAddr& external) const {
+  auto it = by_addr_.find(external.Hash());
+  return it == by_addr_.end() ? 0 : it->second.devices.count();
+}
+
+bool NetworkStats::DeviceContacted(const IpAddr& external, const IpAddr& device) const {
+  auto it = by_addr_.find(external.Hash());
+  return it != by_addr_.end() && it->second.devices.Contains(DeviceFingerprint(device));
+}
+
+uint32_t NetworkStats::DevicesContactingName(std::string_view host_name) const {
+  auto it = by_name_.find(HostNameKey(host_name));
+  return it == by_name_.end() ? 0 : it->second.devices.count();
+}
+
+size_t NetworkStats::MemoryUsage() const {
+  size_t per = sizeof(uint64_t) + sizeof(Entry) + 1;
+  return (by_addr_.capacity() + by_name_.capacity()) * per + devices_.capacity() * 17;
+}
+
+void NetworkStats::Save(learn::StateWriter& w) const {
+  auto save_map = [&w](const absl::flat_hash_map<uint64_t, Entry>& m) {
+    std::vector<uint64_t> keys;
+    keys.reserve(m.size());
+    for (const auto& [k, e] : m) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    w.U64(keys.size());
+    for (uint64_t k : keys) {
+      const Entry& e = m.at(k);
+      w.U64(k);
+      w.I64(e.last_seen);
+      e.devices.Save(w);
+    }
+  };
+  save_map(by_addr_);
+  save_map(by_name_);
+  std::vector<std::pair<uint64_t, Micros>> devs(devices_.begin(), devices_.end());
+  std::sort(devs.begin(), devs.end());
+  w.U64(devs.size());
+  for (const auto& [k, t] : devs) {
+    w.U64(k);
+    w.I64(t);
+  }
+}
+
+void NetworkStats::Load(learn::StateReader& r) {
+  auto load_map = [&](absl::flat_hash_map<uint64_t, Entry>& m) {
+    m.clear();
+    uint64_t n = r.Count(max_keys_ * 2);
+    m.reserve(n);
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      uint64_t k = r.U64();
+      Entry e;
+      e.last_seen = r.I64();
+      e.devices.Load(r);
+      m[k] = e;
+    }
+  };
+  load_map(by_addr_);
+  load_map(by_name_);
+  devices_.clear();
+  uint64_t n = r.Count(max_keys_ * 2);
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    uint64_t k = r.U64();
+    devices_[k] = r.I64();
+  }
+}
+
+}  // namespace vigil::detect

@@ -1,0 +1,83 @@
+// Novelty: how surprising is this value for this key, given every value seen before?
+//
+// One NoveltySet serves one (entity, attribute) key: the user agents a server has been
+// sent, the external hosts a device has talked to. Values are kept as 64-bit hashes
+// (learn::HashValue) with a count each, so memory per key is about 16 bytes a value.
+//
+// The estimator is Good-Turing: the probability that the next observation is a value
+// never seen before is about N1 / N, where N is the number of observations and N1 the
+// number of values seen exactly once. With add-one smoothing we report
+//     p_new = (N1 + 1) / (N + 1)
+// so a key with no history gives p_new = 1 (nothing is surprising yet) and a key that saw
+// 14,203 observations of a handful of values, none of them singletons, gives 1 / 14,204.
+// The intuition for an analyst: "how often, historically, has this entity shown us
+// something new?" A server whose clients keep bringing new user agents (N1 large) is not
+// surprised by one more; a server that has seen the same three for a week is.
+//
+// Memory is capped per key (max_values). When full, the least-seen values are forgotten;
+// forgotten singletons still count in N1 so p_new stays honest, and a forgotten value
+// seen again is reported as new (with the estimate saying how surprising that is).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "learn/state_io.h"
+
+namespace vigil::learn {
+
+// A stable 64-bit hash (FNV-1a folded with a mixer) for strings kept only as hashes.
+// Stable across runs and machines: it is stored in checkpoints.
+uint64_t HashValue(std::string_view s);
+uint64_t HashBytes(const void* p, size_t n);
+uint64_t MixHash(uint64_t a, uint64_t b);
+
+struct NoveltyVerdict {
+  bool is_new = false;          // never seen for this key (or forgotten)
+  uint64_t value_count = 0;     // times this value was seen before now
+  uint64_t observations = 0;    // N before now
+  uint32_t distinct = 0;        // distinct values held before now
+  uint64_t singletons = 0;      // N1 before now (including forgotten singletons)
+  double p_new = 1.0;           // Good-Turing probability that the next value is new
+  Micros first_seen = 0;        // first observation of the key
+};
+
+class NoveltySet {
+ public:
+  static constexpr uint32_t kDefaultMaxValues = 1024;
+
+  explicit NoveltySet(uint32_t max_values = kDefaultMaxValues) : max_values_(max_values) {}
+
+  // The verdict on `value` given the history, without learning it.
+  NoveltyVerdict Peek(uint64_t value) const;
+  // The verdict on `value` given the history so far, then learns it.
+  NoveltyVerdict Observe(uint64_t value, Micros t);
+  bool Contains(uint64_t value) const { return counts_.contains(value); }
+
+  uint64_t observations() const { return observations_; }
+  uint32_t distinct() const { return static_cast<uint32_t>(counts_.size()); }
+  Micros first_seen() const { return first_seen_; }
+  Micros last_seen() const { return last_seen_; }
+  size_t MemoryUsage() const;
+
+  void Save(StateWriter& w) const;
+  // Restores a set written by Save; on bad bytes leaves the reader !ok().
+  void Load(StateReader& r);
+
+ private:
+  void Evict();
+
+  absl::flat_hash_map<uint64_t, uint32_t> counts_;
+  uint64_t observations_ = 0;
+  uint64_t singletons_ = 0;  // values with count 1 now held
+  uint64_t forgotten_singletons_ = 0;
+  Micros first_seen_ = 0;
+  Micros last_seen_ = 0;
+  uint32_t max_values_;
+};
+
+}  // namespace vigil::learn
