@@ -1,0 +1,129 @@
+// Store: everything Vigil keeps (ARCHITECTURE.md "store/"). SQLite in WAL mode by default
+// (one file, vigil.db, in the state dir); the same interface over PostgreSQL for a shared
+// store at scale. The store holds no business logic: it saves and finds records.
+//
+// Thread safety: a Store may be used from several threads; each call is one transaction.
+// Records passed in are copied; records returned are owned by the caller.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "detect/breach.h"
+
+namespace vigil::store {
+
+// What the store knows of one entity (device, external endpoint, identity).
+struct EntityRecord {
+  std::string type;  // "device", "external", "identity"
+  std::string id;
+  std::string name;
+  std::vector<std::string> addresses;  // IPs seen for it (devices, identities' sources)
+  std::vector<std::string> names;      // host names, user names, ARNs seen for it
+  Micros first_seen = 0;
+  Micros last_seen = 0;
+  std::string role;                    // "server", "workstation", "internet-facing", ...
+  std::vector<std::string> tags;
+  uint64_t events = 0;                 // events seen (added to on upsert)
+  nlohmann::json facts = nlohmann::json::object();  // OS, version, Defender ids ... (merged)
+};
+
+// A source's read position, checkpointed with the learned state it produced.
+struct InputPosition {
+  std::string input;        // path (or kafka topic/partition) as configured
+  std::string file;         // the concrete file being read (after rotation)
+  uint64_t offset = 0;      // bytes consumed (decompressed for gzip)
+  uint64_t line = 0;        // lines consumed
+  uint64_t inode = 0;       // to recognise rotation
+  std::string fingerprint;  // hash of the first bytes, to recognise a replaced file
+};
+
+struct Checkpoint {
+  Micros event_time = 0;    // the engine's event-time watermark
+  std::string state;        // opaque learned state (detect + enrich), may be large
+  std::vector<InputPosition> positions;
+  Micros saved_at = 0;      // wall clock, for humans
+};
+
+struct RejectCount {
+  std::string input;
+  std::string format;
+  std::string code;
+  uint64_t count = 0;
+  uint64_t first_line = 0;     // position of the first such reject
+  uint64_t first_offset = 0;
+  std::string first_reason;
+};
+
+struct BreachQuery {
+  std::string model;          // exact model name, or empty
+  std::string entity;         // entity id, or empty
+  int min_score = 0;
+  Micros since = 0;           // inclusive, 0 = unbounded
+  Micros until = 0;           // exclusive, 0 = unbounded
+  bool include_weak = false;
+  size_t limit = 100;
+  size_t offset = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Entities: upsert merges (min first_seen, max last_seen, union addresses/names/tags,
+  // adds events, merges facts, keeps a non-empty name/role).
+  virtual Status UpsertEntities(const std::vector<EntityRecord>& entities) = 0;
+  virtual Result<std::optional<EntityRecord>> GetEntity(const std::string& id) = 0;
+  virtual Result<std::vector<EntityRecord>> ListEntities(const std::string& type, size_t limit,
+                                                         size_t offset) = 0;
+
+  virtual Status PutBreaches(const std::vector<detect::Breach>& breaches) = 0;  // by id, replace
+  virtual Result<std::vector<detect::Breach>> QueryBreaches(const BreachQuery& q) = 0;
+  virtual Result<std::optional<detect::Breach>> GetBreach(const std::string& id) = 0;
+
+  // Incidents and actions are kept as JSON documents keyed by id (their records are owned
+  // by analyst/ and respond/), with a few indexed columns.
+  virtual Status PutIncident(const std::string& id, Micros start, Micros end, int score,
+                             const std::string& state, const nlohmann::json& doc) = 0;
+  virtual Result<std::vector<nlohmann::json>> ListIncidents(size_t limit, size_t offset) = 0;
+  virtual Result<std::optional<nlohmann::json>> GetIncident(const std::string& id) = 0;
+  virtual Status PutAction(const std::string& id, const std::string& state, Micros expires,
+                           const nlohmann::json& doc) = 0;
+  virtual Result<std::vector<nlohmann::json>> ListActions(size_t limit, size_t offset) = 0;
+  virtual Result<std::optional<nlohmann::json>> GetAction(const std::string& id) = 0;
+  virtual Status AppendAudit(const std::string& action_id, Micros at, const std::string& who,
+                             const std::string& what, const nlohmann::json& detail) = 0;
+  virtual Result<std::vector<nlohmann::json>> ListAudit(const std::string& action_id) = 0;
+
+  // Checkpoint: learned state and input positions saved in one transaction, so a restart
+  // resumes exactly where the state left off.
+  virtual Status SaveCheckpoint(const Checkpoint& cp) = 0;
+  virtual Result<std::optional<Checkpoint>> LoadCheckpoint() = 0;
+
+  virtual Status AddRejects(const std::vector<RejectCount>& counts) = 0;
+  virtual Result<std::vector<RejectCount>> ListRejects() = 0;
+
+  // Per-input ingest counters for the status page: events by format, rejects, last event time.
+  virtual Status PutIngestStats(const nlohmann::json& stats) = 0;
+  virtual Result<nlohmann::json> GetIngestStats() = 0;
+
+  // Device facts from Defender: vulnerabilities per device (replaces the device's list).
+  virtual Status PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) = 0;
+  virtual Result<nlohmann::json> GetVulnerabilities(const std::string& device_id) = 0;
+
+  virtual int schema_version() const = 0;
+};
+
+// Opens (creating and migrating as needed) the SQLite store in `dir` (dir/vigil.db).
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& dir);
+// Opens a PostgreSQL store from a libpq connection string.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+
+}  // namespace vigil::store
