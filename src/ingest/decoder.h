@@ -25,6 +25,10 @@ namespace vigil::ingest {
 inline constexpr size_t kMaxRecordBytes = 1 << 20;  // one line / one JSON record: 1 MiB
 inline constexpr size_t kMaxJsonDepth = 64;         // nesting depth we accept in a record
 inline constexpr size_t kMaxSnippetBytes = 120;     // bytes of a bad record kept in reports
+// Every chunk handed to Decode is followed in memory by at least this many readable bytes
+// (their values are unspecified), so JSON decoders can give simdjson a padded view
+// (simdjson::padded_string_view(data, len, len + kReadPadding)) without copying.
+inline constexpr size_t kReadPadding = 64;
 
 struct Reject {
   uint32_t input = 0;
