@@ -209,6 +209,9 @@ struct EdrAlertBody {
   Micros last_updated = 0;
   Micros first_activity = 0;
   Micros last_activity = 0;
+  // True when this record is a later state of an alert already delivered (same id, newer
+  // lastUpdateDateTime: a status or classification change), not a new detection.
+  bool is_update = false;
 };
 
 struct ProcessBody {
