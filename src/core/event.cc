@@ -32,6 +32,29 @@ const char* EntityTypeName(EntityType t) {
   return "";
 }
 
+const char* CloudSourceClassName(CloudSourceClass c) {
+  switch (c) {
+    case CloudSourceClass::kAwsInternal: return "aws-internal";
+    case CloudSourceClass::kCorporate: return "corporate";
+    case CloudSourceClass::kExternal: return "external";
+    case CloudSourceClass::kUnknown: break;
+  }
+  return "unknown";
+}
+
+const char* CloudUaFamilyName(CloudUaFamily f) {
+  switch (f) {
+    case CloudUaFamily::kConsole: return "console";
+    case CloudUaFamily::kAwsCli: return "aws-cli";
+    case CloudUaFamily::kBoto: return "boto";
+    case CloudUaFamily::kSdk: return "sdk";
+    case CloudUaFamily::kTerraform: return "terraform";
+    case CloudUaFamily::kAwsService: return "aws-service";
+    case CloudUaFamily::kUnknown: break;
+  }
+  return "unknown";
+}
+
 const char* ProtoName(Proto p) {
   switch (p) {
     case Proto::kTcp: return "tcp";

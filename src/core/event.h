@@ -155,6 +155,31 @@ struct IdsAlertBody {
   int severity = 0;  // 1 = high ... 4 = low (Suricata)
 };
 
+// Where a cloud API call came from (set by enrich/cloud_identity).
+enum class CloudSourceClass : uint8_t {
+  kUnknown = 0,
+  kAwsInternal,  // an AWS service name ("ec2.amazonaws.com"), "AWS Internal", cloud.aws_networks
+  kCorporate,    // cloud.corporate_networks (or networks.internal)
+  kExternal,     // any other address
+};
+const char* CloudSourceClassName(CloudSourceClass c);  // "aws-internal", "corporate" ...
+
+// The family of client that made a cloud API call, from its user agent.
+enum class CloudUaFamily : uint8_t {
+  kUnknown = 0,
+  kConsole,    // the AWS management console ("console.amazonaws.com", "AWS Internal" ...)
+  kAwsCli,     // "aws-cli/2.13.0 ..."
+  kBoto,       // "Boto3/1.26 ...", "botocore/..."
+  kSdk,        // "aws-sdk-go/...", "aws-sdk-java/...", "aws-sdk-js" ...
+  kTerraform,  // "APN/1.0 HashiCorp/1.0 Terraform/1.5.0 ..."
+  kAwsService, // an AWS service acting ("ec2.amazonaws.com", "AWS Internal")
+};
+const char* CloudUaFamilyName(CloudUaFamily f);  // "console", "aws-cli", "boto" ...
+inline bool IsProgrammatic(CloudUaFamily f) {
+  return f == CloudUaFamily::kAwsCli || f == CloudUaFamily::kBoto || f == CloudUaFamily::kSdk ||
+         f == CloudUaFamily::kTerraform;
+}
+
 struct CloudApiBody {
   std::string_view provider;      // "aws"
   std::string_view event_id;
@@ -181,6 +206,16 @@ struct CloudApiBody {
   std::string_view console_login_result;  // "Success"/"Failure" for ConsoleLogin
   bool read_only = false;
   bool mfa_authenticated = false;
+  bool has_read_only = false;  // readOnly was present in the record
+  // Set by the cloud identity enrich step (enrich/cloud_identity.h); decoders leave them.
+  std::string_view session_name;     // assumed-role session name, "" otherwise
+  std::string_view country;          // ISO country code from GeoIP, "" when unknown
+  uint64_t source_key = 0;           // hash of the source: ASN when known, else IP prefix
+  uint64_t source_region_key = 0;    // hash of the wider source: country, else /16 (/32 v6)
+  uint32_t asn = 0;                  // autonomous system number from GeoIP, 0 when unknown
+  CloudSourceClass source_class = CloudSourceClass::kUnknown;
+  CloudUaFamily ua_family = CloudUaFamily::kUnknown;
+  bool not_a_person = false;  // AWS service, invokedBy, service-linked role
 };
 
 struct EdrAlertBody {
