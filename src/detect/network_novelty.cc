@@ -1,0 +1,259 @@
+// Two network models built on the novelty primitive (learn/novelty.h).
+//
+// network/new-user-agent-to-internal-server
+//   Behaviour: an internal client sends an internal server an HTTP User-Agent that the
+//   server has never been sent by anyone. Attackers' tools (python-requests, curl, Go's
+//   http client, scanners) rarely match the browsers and agents a server normally sees.
+//   Statistic: per server, the Good-Turing probability that the next user agent is new,
+//   p_new = (N1 + 1) / (N + 1) over all requests it has answered. A server that has seen
+//   14,203 requests with no one-off agents makes a new one ~14 bits of surprise (score
+//   ~70); a server whose clients keep bringing new agents is not surprised. A known agent
+//   from a brand-new client is not new for the server and does not fire.
+//   The breach is on the client (the device that acted), with the server as peer.
+//
+// network/rare-external-destination
+//   Behaviour: an internal device exchanges data with an external address that almost no
+//   device in the network has talked to, and that this device never has.
+//   Statistic: surprise for the device (Good-Turing p_new over its own destinations) plus
+//   surprise for the network ((others + 1) / (devices + 1), where others is how many other
+//   internal devices contacted the address), added in bits. A browsing workstation that
+//   meets new hosts all day has a high p_new and scores low; a server that talks to the
+//   same few hosts scores high on its first rare one.
+#include <cstdio>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "detect/model.h"
+#include "detect/network_stats.h"
+#include "detect/score.h"
+#include "learn/novelty.h"
+
+namespace vigil::detect {
+namespace {
+
+std::string Thousands(uint64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+std::string Days(Micros d) {
+  char buf[32];
+  double days = static_cast<double>(d) / kMicrosPerDay;
+  if (days >= 1.0) {
+    std::snprintf(buf, sizeof buf, "%.0f day%s", days, days >= 1.5 ? "s" : "");
+  } else {
+    double hours = static_cast<double>(d) / kMicrosPerHour;
+    std::snprintf(buf, sizeof buf, "%.1f hours", hours);
+  }
+  return buf;
+}
+
+absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
+
+constexpr size_t kMaxTrackedEntities = 1'000'000;  // per model; past it new keys are not learned
+
+class NewUserAgentModel final : public Model {
+ public:
+  NewUserAgentModel() {
+    info_.name = "network/new-user-agent-to-internal-server";
+    info_.description =
+        "An internal client sent an internal server an HTTP user agent that the server has never "
+        "been sent before, when the server's history says new agents are rare.";
+    info_.kinds = {EventKind::kHttp};
+    info_.mitre = {"T1071.001", "T1190"};
+    info_.default_threshold = 60;
+    info_.params = {
+        {"min_requests", 200, "Requests a server must have answered before a new agent can breach."},
+        {"min_clients", 3, "Distinct clients a server must have served first."},
+    };
+  }
+  const ModelInfo& info() const override { return info_; }
+
+  void Observe(const Event& e, ModelContext& ctx) override {
+    if (!e.net.valid || !e.orig_internal || !e.resp_internal) return;
+    const auto* h = e.As<HttpBody>();
+    if (!h) return;
+    std::string_view ua = h->user_agent.empty() ? std::string_view("(no user agent)") : h->user_agent;
+    auto it = servers_.find(Key(e.net.resp_h_text));
+    if (it == servers_.end()) {
+      if (servers_.size() >= kMaxTrackedEntities) return;
+      it = servers_.emplace(std::string(e.net.resp_h_text), Server{}).first;
+    }
+    Server& s = it->second;
+    auto clients_before = s.clients.distinct();
+    s.clients.Observe(e.net.orig_h.Hash(), e.time);
+    auto v = s.agents.Observe(learn::HashValue(ua), e.time);
+    if (!v.is_new || ctx.learning()) return;
+    if (v.observations < static_cast<uint64_t>(ctx.param("min_requests"))) return;
+    if (clients_before < static_cast<uint32_t>(ctx.param("min_clients"))) return;
+    Breach b;
+    b.time = e.time;
+    b.score = ScoreFromProbability(v.p_new);
+    b.entity = ToEntityInfo(e.entity);
+    b.peer = EntityInfo{"device", std::string(e.net.resp_h_text), std::string(e.net.resp_h_text)};
+    b.reasons.push_back("user agent '" + std::string(ua.substr(0, 200)) + "' first seen by " +
+                        std::string(e.net.resp_h_text) + " after " + Thousands(v.observations) +
+                        " requests from " + Thousands(clients_before) + " clients in " +
+                        Days(e.time - v.first_seen));
+    char p[64];
+    std::snprintf(p, sizeof p, "%.2g", v.p_new);
+    b.reasons.push_back("the server had seen " + Thousands(v.distinct) + " distinct user agents, " +
+                        Thousands(v.singletons) + " of them only once: chance of a new one ~" + p);
+    b.reasons.push_back("sent by " + std::string(e.net.orig_h_text) + ": " + std::string(h->method) +
+                        " " + std::string(h->host) + std::string(h->uri.substr(0, 200)));
+    b.events.push_back(MakeEventRef(e));
+    b.details = {{"user_agent", std::string(ua.substr(0, 200))},
+                 {"server", std::string(e.net.resp_h_text)},
+                 {"server_requests", v.observations},
+                 {"server_clients", clients_before},
+                 {"distinct_agents", v.distinct},
+                 {"p_new", v.p_new},
+                 {"history_since", FormatRfc3339(v.first_seen)}};
+    ctx.Emit(std::move(b));
+  }
+
+  void Save(learn::StateWriter& w) const override {
+    std::vector<const std::string*> keys;
+    for (const auto& [k, v] : servers_) keys.push_back(&k);
+    std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+    w.U64(keys.size());
+    for (const auto* k : keys) {
+      const Server& s = servers_.at(*k);
+      w.Str(*k);
+      s.agents.Save(w);
+      s.clients.Save(w);
+    }
+  }
+  Status Load(learn::StateReader& r) override {
+    servers_.clear();
+    uint64_t n = r.Count(kMaxTrackedEntities);
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      std::string k = r.Str();
+      Server s;
+      s.agents.Load(r);
+      s.clients.Load(r);
+      servers_.emplace(std::move(k), std::move(s));
+    }
+    return r.ok() ? Status::Ok() : Corrupt("new-user-agent state is truncated");
+  }
+  size_t MemoryUsage() const override {
+    size_t m = servers_.capacity() * (sizeof(std::string) + sizeof(Server));
+    for (const auto& [k, s] : servers_) m += s.agents.MemoryUsage() + s.clients.MemoryUsage();
+    return m;
+  }
+
+ private:
+  struct Server {
+    learn::NoveltySet agents{4096};
+    learn::NoveltySet clients{4096};
+  };
+  ModelInfo info_;
+  absl::flat_hash_map<std::string, Server> servers_;
+};
+
+class RareExternalDestinationModel final : public Model {
+ public:
+  RareExternalDestinationModel() {
+    info_.name = "network/rare-external-destination";
+    info_.description =
+        "An internal device exchanged data with an external address that almost no device in "
+        "the network has contacted and that this device never has.";
+    info_.kinds = {EventKind::kFlow};
+    info_.mitre = {"T1071", "T1041"};
+    info_.default_threshold = 60;
+    info_.params = {
+        {"min_history", 50, "Destinations a device must have contacted before novelty counts."},
+        {"max_devices", 2, "Most other devices that may have contacted the host for it to be rare."},
+        {"min_network_devices", 5, "Internal devices the network must have to judge rarity."},
+    };
+  }
+  const ModelInfo& info() const override { return info_; }
+
+  void Observe(const Event& e, ModelContext& ctx) override {
+    if (!e.net.valid || !e.orig_internal || e.resp_internal) return;
+    const auto* f = e.As<FlowBody>();
+    if (!f) return;
+    auto it = devices_.find(Key(e.net.orig_h_text));
+    if (it == devices_.end()) {
+      if (devices_.size() >= kMaxTrackedEntities) return;
+      it = devices_.emplace(std::string(e.net.orig_h_text), learn::NoveltySet(4096)).first;
+    }
+    auto v = it->second.Observe(e.net.resp_h.Hash(), e.time);
+    if (!v.is_new || ctx.learning()) return;
+    // Only contacts that exchanged data: a lone SYN to a rare address is scanning noise.
+    if (f->resp_bytes == 0 && f->resp_pkts == 0) return;
+    if (v.observations < static_cast<uint64_t>(ctx.param("min_history"))) return;
+    const NetworkStats& net = ctx.network();
+    uint32_t devices = net.DeviceCount();
+    if (devices < static_cast<uint32_t>(ctx.param("min_network_devices"))) return;
+    uint32_t contacted = net.DevicesContacting(e.net.resp_h);
+    uint32_t others = contacted - (net.DeviceContacted(e.net.resp_h, e.net.orig_h) ? 1 : 0);
+    if (others > static_cast<uint32_t>(ctx.param("max_devices"))) return;
+    double p_network = static_cast<double>(others + 1) / static_cast<double>(devices + 1);
+    double bits = SurpriseBits(v.p_new) + SurpriseBits(p_network);
+    Breach b;
+    b.time = e.time;
+    b.score = ScoreFromBits(bits);
+    b.entity = ToEntityInfo(e.entity);
+    b.peer = ToEntityInfo(e.peer);
+    std::string dest = std::string(e.net.resp_h_text) + ":" + std::to_string(e.net.resp_p);
+    b.reasons.push_back(std::string(e.net.orig_h_text) + " contacted " + dest + ", which " +
+                        (others == 0 ? std::string("no other device")
+                                     : "only " + std::to_string(others) + " other device" +
+                                           (others == 1 ? "" : "s")) +
+                        " of " + Thousands(devices) + " in the network has contacted");
+    char p[64];
+    std::snprintf(p, sizeof p, "%.2g", v.p_new);
+    b.reasons.push_back("first contact for this device after " + Thousands(v.observations) +
+                        " connections to " + Thousands(v.distinct) + " destinations in " +
+                        Days(e.time - v.first_seen) + " (chance of a new destination ~" + p + ")");
+    b.events.push_back(MakeEventRef(e));
+    b.details = {{"destination", std::string(e.net.resp_h_text)},
+                 {"port", e.net.resp_p},
+                 {"other_devices", others},
+                 {"network_devices", devices},
+                 {"device_connections", v.observations},
+                 {"device_destinations", v.distinct},
+                 {"p_new", v.p_new}};
+    ctx.Emit(std::move(b));
+  }
+
+  void Save(learn::StateWriter& w) const override {
+    std::vector<const std::string*> keys;
+    for (const auto& [k, v] : devices_) keys.push_back(&k);
+    std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+    w.U64(keys.size());
+    for (const auto* k : keys) {
+      w.Str(*k);
+      devices_.at(*k).Save(w);
+    }
+  }
+  Status Load(learn::StateReader& r) override {
+    devices_.clear();
+    uint64_t n = r.Count(kMaxTrackedEntities);
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      std::string k = r.Str();
+      learn::NoveltySet s;
+      s.Load(r);
+      devices_.emplace(std::move(k), std::move(s));
+    }
+    return r.ok() ? Status::Ok() : Corrupt("rare-external-destination state is truncated");
+  }
+  size_t MemoryUsage() const override {
+    size_t m = devices_.capacity() * (sizeof(std::string) + sizeof(learn::NoveltySet));
+    for (const auto& [k, s] : devices_) m += s.MemoryUsage();
+    return m;
+  }
+
+ private:
+  ModelInfo info_;
+  absl::flat_hash_map<std::string, learn::NoveltySet> devices_;
+};
+
+}  // namespace
+
+VIGIL_REGISTER_MODEL(NewUserAgentModel);
+VIGIL_REGISTER_MODEL(RareExternalDestinationModel);
+
+}  // namespace vigil::detect

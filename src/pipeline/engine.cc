@@ -1,0 +1,474 @@
+#include "pipeline/engine.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "learn/novelty.h"
+
+namespace vigil::pipeline {
+
+namespace {
+constexpr char kCheckpointMagic[] = "VIGILCP2";
+constexpr size_t kMaxReportsPerCode = 5;  // per file and code, on stderr; all go to dead letter
+}  // namespace
+
+// The context one model sees; one per (shard, model), reused for every call.
+class Engine::Context : public detect::ModelContext {
+ public:
+  Context(Engine* engine, detect::Model* model) : engine_(engine), model_(model) {
+    const auto& info = model->info();
+    std::string base = "models." + info.name + ".";
+    threshold_ = engine->cfg_.Has(base + "threshold") ? engine->cfg_.GetNumber(base + "threshold")
+                                                      : info.default_threshold;
+    for (const auto& p : info.params) {
+      params_.emplace_back(p.name, engine->cfg_.Has(base + p.name)
+                                       ? engine->cfg_.GetNumber(base + p.name)
+                                       : p.default_value);
+    }
+    enabled_ = !engine->cfg_.Has(base + "enabled") || engine->cfg_.GetBool(base + "enabled");
+  }
+  Micros now() const override { return engine_->now_; }
+  Micros history_start() const override { return engine_->history_start_; }
+  bool learning() const override {
+    return engine_->now_ < engine_->history_start_ + engine_->learning_period_;
+  }
+  const detect::NetworkStats& network() const override { return engine_->network_; }
+  double param(std::string_view name) const override {
+    for (const auto& [k, v] : params_)
+      if (k == name) return v;
+    return 0;
+  }
+  void Emit(detect::Breach breach) override {
+    if (breach.model.empty()) breach.model = model_->info().name;
+    if (learning()) {
+      ++engine_->stats_.suppressed_learning;
+      return;
+    }
+    engine_->Deliver(std::move(breach), model_->info(), threshold_);
+  }
+  bool enabled() const { return enabled_; }
+
+ private:
+  Engine* engine_;
+  detect::Model* model_;
+  double threshold_ = 60;
+  std::vector<std::pair<std::string, double>> params_;
+  bool enabled_ = true;
+};
+
+class Engine::Shard {
+ public:
+  explicit Shard(Engine* engine) {
+    for (auto& m : detect::ModelCatalogue::Global().MakeAll()) {
+      auto ctx = std::make_unique<Context>(engine, m.get());
+      if (!ctx->enabled()) continue;
+      for (int k = 0; k < kEventKindCount; ++k) {
+        if (m->info().kinds.contains(static_cast<EventKind>(k))) by_kind_[k].push_back(models_.size());
+      }
+      models_.push_back(std::move(m));
+      contexts_.push_back(std::move(ctx));
+    }
+  }
+  void Observe(const Event& e) {
+    for (size_t i : by_kind_[static_cast<int>(e.kind)]) models_[i]->Observe(e, *contexts_[i]);
+  }
+  void Tick(bool final) {
+    for (size_t i = 0; i < models_.size(); ++i) models_[i]->Tick(*contexts_[i], final);
+  }
+  void Save(learn::StateWriter& w) const {
+    w.U64(models_.size());
+    for (const auto& m : models_) {
+      w.Str(m->info().name);
+      learn::StateWriter sub;
+      m->Save(sub);
+      w.Str(sub.data());
+    }
+  }
+  Status Load(learn::StateReader& r) {
+    uint64_t n = r.Count(10000);
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      std::string name = r.Str();
+      std::string blob = r.Str();
+      for (auto& m : models_) {
+        if (m->info().name != name) continue;
+        learn::StateReader sub(blob);
+        Status st = m->Load(sub);
+        if (!st.ok()) return Corrupt("checkpoint of model " + name + ": " + st.message());
+      }
+    }
+    return r.ok() ? Status::Ok() : Corrupt("checkpoint model section is truncated");
+  }
+  size_t MemoryUsage() const {
+    size_t s = 0;
+    for (const auto& m : models_) s += m->MemoryUsage();
+    return s;
+  }
+
+ private:
+  std::vector<std::unique_ptr<detect::Model>> models_;
+  std::vector<std::unique_ptr<Context>> contexts_;
+  std::vector<size_t> by_kind_[kEventKindCount];
+};
+
+nlohmann::json EngineStats::ToJson() const {
+  nlohmann::json j;
+  j["events"] = events;
+  j["events_by_format"] = events_by_format;
+  j["rejects"] = rejects;
+  j["rejects_by_code"] = rejects_by_code;
+  j["breaches_by_model"] = breaches_by_model;
+  uint64_t total = 0;
+  for (const auto& [k, v] : breaches_by_model) total += v;
+  j["breaches"] = total;
+  j["weak_signals_by_model"] = weak_by_model;
+  j["late_events"] = late;
+  j["suppressed_in_learning"] = suppressed_learning;
+  j["suppressed_by_allow_list"] = suppressed_allow;
+  j["bytes"] = bytes;
+  if (events) {
+    j["first_event"] = FormatRfc3339(first_event);
+    j["last_event"] = FormatRfc3339(last_event);
+  }
+  return j;
+}
+
+Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dead_letter_path)
+    : cfg_(cfg), out_(std::move(outputs)), dead_letter_path_(std::move(dead_letter_path)), enricher_(cfg) {
+  learning_period_ = cfg.GetDuration("learning.period");
+  reorder_window_ = cfg.GetDuration("engine.reorder_window");
+  tick_interval_ = std::max<Micros>(cfg.GetDuration("engine.tick_interval"), kMicrosPerSecond);
+  weak_score_ = static_cast<int>(cfg.GetNumber("engine.weak_signal_score"));
+  int shards = std::max(1, static_cast<int>(cfg.GetNumber("engine.shards")));
+  for (int i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(this));
+  YAML::Node allow = cfg.Node("allow");
+  if (allow.IsSequence()) {
+    for (const auto& a : allow) {
+      AllowEntry e;
+      if (a["model"]) e.model = a["model"].Scalar();
+      if (a["entity"]) e.entity = a["entity"].Scalar();
+      if (a["peer"]) e.peer = a["peer"].Scalar();
+      if (a["reason"]) e.reason = a["reason"].Scalar();
+      if (e.reason.empty()) e.reason = "allow-listed";
+      allow_.push_back(std::move(e));
+    }
+  }
+}
+
+Engine::~Engine() {
+  if (dead_letter_) std::fclose(dead_letter_);
+}
+
+void Engine::set_follow(bool follow) {
+  follow_ = follow;
+  for (auto& s : streams_) s->set_follow(follow);
+}
+
+Status Engine::AddInputs(const std::vector<std::string>& specs) {
+  std::map<std::string, std::vector<uint32_t>> groups;
+  std::vector<std::string> order;
+  for (const auto& spec : specs) {
+    auto files = ExpandInput(spec);
+    if (!files.ok()) return files.status();
+    for (auto& f : files.value()) {
+      // Group files of one log type within one input spec into one stream.
+      std::string key = spec + "\x1f" + f.stream;
+      if (!groups.count(key)) order.push_back(key);
+      groups[key].push_back(static_cast<uint32_t>(files_.size()));
+      files_.push_back(std::move(f));
+    }
+  }
+  file_events_.resize(files_.size(), 0);
+  for (const auto& key : order) {
+    streams_.push_back(std::make_unique<Stream>(&files_, groups[key], reorder_window_, this));
+    streams_.back()->set_follow(follow_);
+  }
+  return Status::Ok();
+}
+
+void Engine::OnReject(const InputFile& file, const ingest::Reject& r) {
+  ++stats_.rejects;
+  ++stats_.rejects_by_code[r.code];
+  auto key = std::make_tuple(r.input, r.code);
+  auto& rc = reject_counts_[key];
+  if (rc.count == 0) {
+    rc.input = file.path;
+    rc.format = file.format;
+    rc.code = r.code;
+    rc.first_line = r.line;
+    rc.first_offset = r.offset;
+    rc.first_reason = r.reason;
+  }
+  ++rc.count;
+  uint64_t& reported = reject_reported_[key];
+  if (reported < kMaxReportsPerCode) {
+    std::cerr << "vigil: rejected " << file.path << ":" << r.line << " (byte " << r.offset
+              << "): " << r.code << ": " << r.reason << "\n";
+  } else if (reported == kMaxReportsPerCode) {
+    std::cerr << "vigil: more '" << r.code << "' rejects in " << file.path
+              << " are counted and kept in the dead-letter file only\n";
+  }
+  ++reported;
+  if (!dead_letter_path_.empty()) {
+    if (!dead_letter_) dead_letter_ = std::fopen(dead_letter_path_.c_str(), "ab");
+    if (dead_letter_) {
+      nlohmann::json j = {{"input", file.path}, {"format", file.format}, {"line", r.line},
+                          {"offset", r.offset}, {"code", r.code},       {"reason", r.reason},
+                          {"record", r.snippet}};
+      std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      s.push_back('\n');
+      std::fwrite(s.data(), 1, s.size(), dead_letter_);
+    }
+  }
+}
+
+Status Engine::Restore(const store::Checkpoint& cp) {
+  learn::StateReader r(cp.state);
+  std::string magic = r.Str();
+  if (magic != kCheckpointMagic) return Corrupt("checkpoint is not in this version's format");
+  now_ = r.I64();
+  history_start_ = r.I64();
+  next_tick_ = r.I64();
+  network_.Load(r);
+  enricher_.Load(r);
+  uint64_t nshards = r.Count(1024);
+  if (nshards != shards_.size()) return InvalidArgument("checkpoint has a different shard count");
+  for (auto& s : shards_) VIGIL_RETURN_IF_ERROR(s->Load(r));
+  std::string extra = r.Str();
+  if (!r.ok()) return Corrupt("checkpoint state is truncated");
+  if (out_.load_extra && !extra.empty()) {
+    learn::StateReader er(extra);
+    out_.load_extra(er);
+  }
+  // Positions: resume each stream at its file and offset.
+  for (const auto& p : cp.positions) {
+    for (uint32_t i = 0; i < files_.size(); ++i) {
+      if (files_[i].path != p.file) continue;
+      for (auto& s : streams_) s->ResumeAt(i, p.offset, p.line);
+    }
+  }
+  return Status::Ok();
+}
+
+store::Checkpoint Engine::MakeCheckpoint() {
+  // Process everything decoded so far so positions and state agree exactly.
+  for (auto& s : streams_) s->FlushHeld();
+  for (auto& s : streams_) {
+    while (Event* e = s->Peek()) {
+      Process(*e);
+      s->Pop();
+    }
+  }
+  learn::StateWriter w;
+  w.Str(kCheckpointMagic);
+  w.I64(now_);
+  w.I64(history_start_);
+  w.I64(next_tick_);
+  network_.Save(w);
+  enricher_.Save(w);
+  w.U64(shards_.size());
+  for (const auto& s : shards_) s->Save(w);
+  learn::StateWriter extra;
+  if (out_.save_extra) out_.save_extra(extra);
+  w.Str(extra.data());
+  UpdateFormatCounts();
+  store::Checkpoint cp;
+  cp.event_time = now_;
+  cp.state = w.Take();
+  for (const auto& s : streams_) {
+    uint32_t f = s->current_file();
+    if (f >= files_.size()) continue;
+    store::InputPosition p;
+    p.input = files_[f].stream;
+    p.file = files_[f].path;
+    p.offset = s->consumed_offset();
+    p.line = s->consumed_line();
+    p.inode = s->current_inode();
+    cp.positions.push_back(std::move(p));
+  }
+  return cp;
+}
+
+void Engine::TouchEntity(const EntityRef& ref, Micros t) {
+  if (ref.empty() || ref.id.empty()) return;
+  auto it = entities_.find(absl::string_view(ref.id.data(), ref.id.size()));
+  if (it == entities_.end()) {
+    it = entities_.emplace(std::string(ref.id), EntityState{}).first;
+    it->second.type = EntityTypeName(ref.type);
+    it->second.first_seen = t;
+  }
+  EntityState& s = it->second;
+  if (s.name.empty() && !ref.name.empty() && ref.name != ref.id) s.name = std::string(ref.name);
+  s.first_seen = std::min(s.first_seen, t);
+  s.last_seen = std::max(s.last_seen, t);
+  ++s.events;
+  s.dirty = true;
+}
+
+void Engine::Process(Event& e) {
+  if (e.time < now_) {
+    if (now_ - e.time > reorder_window_) ++stats_.late;
+  } else {
+    now_ = e.time;
+  }
+  if (history_start_ == INT64_MIN) {
+    history_start_ = e.time;
+    next_tick_ = e.time + tick_interval_;
+  }
+  if (stats_.events == 0) stats_.first_event = e.time;
+  stats_.first_event = std::min(stats_.first_event, e.time);
+  stats_.last_event = std::max(stats_.last_event, e.time);
+  ++stats_.events;
+  if (e.pos.input < file_events_.size()) ++file_events_[e.pos.input];
+  while (now_ >= next_tick_) {
+    Tick(false);
+    next_tick_ += tick_interval_;
+    if (now_ - next_tick_ > 1000 * tick_interval_) next_tick_ = now_;  // a jump in time
+  }
+  enricher_.Enrich(e);
+  network_.Observe(e);
+  TouchEntity(e.entity, e.time);
+  if (e.peer.type == EntityType::kDevice || e.peer.type == EntityType::kIdentity)
+    TouchEntity(e.peer, e.time);
+  if (out_.on_event) out_.on_event(e);
+  size_t shard = 0;
+  if (shards_.size() > 1) shard = learn::HashValue(e.entity.id) % shards_.size();
+  shards_[shard]->Observe(e);
+}
+
+void Engine::Tick(bool final) {
+  for (auto& s : shards_) s->Tick(final);
+  if (out_.on_advance) out_.on_advance(now_);
+}
+
+bool Engine::AllowListed(const detect::Breach& b, std::string* reason) const {
+  auto matches = [](const std::string& pattern, const std::string& id) {
+    if (pattern.empty() || pattern == "*") return true;
+    if (pattern == id) return true;
+    if (pattern.find('/') != std::string::npos) {
+      auto c = Cidr::Parse(pattern);
+      auto a = IpAddr::Parse(id);
+      if (c && a) return c->Contains(*a);
+    }
+    return false;
+  };
+  for (const auto& a : allow_) {
+    if (!a.model.empty() && a.model != "*" && a.model != b.model) continue;
+    if (!matches(a.entity, b.entity.id)) continue;
+    if (!a.peer.empty() && a.peer != "*" && !(b.peer && matches(a.peer, b.peer->id))) continue;
+    *reason = a.reason;
+    return true;
+  }
+  return false;
+}
+
+void Engine::Deliver(detect::Breach b, const detect::ModelInfo& info, double threshold) {
+  b.score = std::clamp(b.score, 0, 100);
+  if (b.score < threshold) {
+    if (b.score < weak_score_) return;
+    b.weak = true;
+  }
+  if (b.mitre.empty()) b.mitre = info.mitre;
+  for (auto& ev : b.events) {
+    if (ev.input.empty() && ev.input_index < files_.size()) ev.input = files_[ev.input_index].path;
+  }
+  AssignBreachId(b);
+  std::string reason;
+  if (AllowListed(b, &reason)) {
+    b.suppressed_by = reason;
+    ++stats_.suppressed_allow;
+    if (out_.on_suppressed) out_.on_suppressed(b);
+    return;
+  }
+  if (b.weak) {
+    ++stats_.weak_by_model[b.model];
+  } else {
+    ++stats_.breaches_by_model[b.model];
+  }
+  if (out_.on_breach) out_.on_breach(b);
+}
+
+Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& on_idle) {
+  // K-way merge of the streams by event time. Streams are few (one per log type and
+  // input), so a linear scan for the minimum beats a heap.
+  std::vector<Stream*> live;
+  for (auto& s : streams_) live.push_back(s.get());
+  std::vector<Event*> heads(live.size(), nullptr);
+  for (;;) {
+    if (stop && stop->load(std::memory_order_relaxed)) break;
+    int best = -1;
+    Micros best_t = INT64_MAX;
+    bool any_unfinished = false;
+    for (size_t i = 0; i < live.size(); ++i) {
+      if (!heads[i]) heads[i] = live[i]->Peek();
+      if (heads[i]) {
+        if (heads[i]->time < best_t) {
+          best_t = heads[i]->time;
+          best = static_cast<int>(i);
+        }
+      }
+      if (!live[i]->finished()) any_unfinished = true;
+    }
+    if (best < 0) {
+      if (!follow_ || !any_unfinished) {
+        if (!follow_) break;
+      }
+      if (on_idle) on_idle();
+      if (!follow_) break;
+      continue;
+    }
+    Process(*heads[best]);
+    live[best]->Pop();
+    heads[best] = nullptr;
+  }
+  if (!follow_ || (stop && stop->load())) {
+    Tick(true);
+  }
+  UpdateFormatCounts();
+  return Status::Ok();
+}
+
+void Engine::UpdateFormatCounts() {
+  stats_.events_by_format.clear();
+  for (uint32_t i = 0; i < files_.size() && i < file_events_.size(); ++i) {
+    if (file_events_[i]) stats_.events_by_format[files_[i].format] += file_events_[i];
+  }
+}
+
+std::vector<store::EntityRecord> Engine::TakeDirtyEntities() {
+  std::vector<store::EntityRecord> out;
+  for (auto& [id, s] : entities_) {
+    if (!s.dirty) continue;
+    store::EntityRecord r;
+    r.type = s.type;
+    r.id = id;
+    r.name = s.name;
+    r.first_seen = s.first_seen;
+    r.last_seen = s.last_seen;
+    r.events = s.events - s.events_flushed;
+    s.events_flushed = s.events;
+    if (r.type == "device" || r.type == "external") r.addresses.push_back(id);
+    if (!s.name.empty()) r.names.push_back(s.name);
+    s.dirty = false;
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<store::RejectCount> Engine::TakeRejectCounts() {
+  std::vector<store::RejectCount> out;
+  for (auto& [k, v] : reject_counts_) {
+    if (v.count) out.push_back(v);
+    v.count = 0;
+  }
+  return out;
+}
+
+size_t Engine::ModelMemoryUsage() const {
+  size_t s = network_.MemoryUsage() + entities_.capacity() * 96;
+  for (const auto& sh : shards_) s += sh->MemoryUsage();
+  return s;
+}
+
+}  // namespace vigil::pipeline

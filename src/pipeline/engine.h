@@ -1,0 +1,139 @@
+// Engine: the event-time pipeline of ARCHITECTURE.md, wired in one direction:
+//   streams (ingest) -> merge by event time -> enrich -> network stats -> models (detect)
+//   -> thresholds, weak signals, allow list, learning period -> breach outputs.
+//
+// Learned state lives in shards: each shard owns a full set of model instances and the
+// entities hashed to it, and is touched only by the thread that runs it (today one thread
+// runs all shards; the shard boundary is where more threads go). Network-wide facts
+// (NetworkStats) are kept once and updated before models see an event.
+//
+// The engine never reads the wall clock for logic: time is the events' time. A replay
+// of a month takes seconds and gives the same breaches as living through it.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "config/config.h"
+#include "detect/model.h"
+#include "detect/network_stats.h"
+#include "enrich/enricher.h"
+#include "pipeline/input.h"
+#include "store/store.h"
+
+namespace vigil::pipeline {
+
+struct EngineStats {
+  std::map<std::string, uint64_t> events_by_format;
+  std::map<std::string, uint64_t> rejects_by_code;
+  std::map<std::string, uint64_t> breaches_by_model;
+  std::map<std::string, uint64_t> weak_by_model;
+  uint64_t events = 0;
+  uint64_t rejects = 0;
+  uint64_t late = 0;                 // beyond the reorder window, processed anyway
+  uint64_t suppressed_learning = 0;  // breaches dropped in the learning period
+  uint64_t suppressed_allow = 0;     // breaches suppressed by the allow list
+  uint64_t bytes = 0;
+  Micros first_event = 0;
+  Micros last_event = 0;
+  nlohmann::json ToJson() const;
+};
+
+// What the engine hands out. Each callback is optional and runs on the engine thread.
+struct EngineOutputs {
+  std::function<void(const detect::Breach&)> on_breach;       // breaches and weak signals
+  std::function<void(const detect::Breach&)> on_suppressed;   // allow-listed
+  std::function<void(Micros now)> on_advance;                 // event time moved (per tick)
+  std::function<void(const Event&)> on_event;                 // every enriched event
+  // Extra state to checkpoint with the models (analyst, respond): name -> blob.
+  std::function<void(learn::StateWriter&)> save_extra;
+  std::function<void(learn::StateReader&)> load_extra;
+};
+
+class Engine : public RejectSink {
+ public:
+  // `dead_letter_path` may be empty (rejects are then only counted).
+  Engine(const config::Config& cfg, EngineOutputs outputs, std::string dead_letter_path);
+  ~Engine() override;
+
+  // Adds inputs (paths, folders, FORMAT:PATH). Errors if a path does not exist.
+  Status AddInputs(const std::vector<std::string>& specs);
+  void set_follow(bool follow);
+
+  // Restores learned state and input positions from a checkpoint. Call after AddInputs.
+  Status Restore(const store::Checkpoint& cp);
+
+  // Processes events until every stream is finished (replay) or `stop` turns true (follow
+  // mode; it then returns after the current event). `on_idle` runs in follow mode when no
+  // stream has anything ready (it may sleep, checkpoint, poll approvals).
+  Status Run(const std::atomic<bool>* stop = nullptr, const std::function<void()>& on_idle = {});
+
+  // Processes every held event and returns a checkpoint of state and positions.
+  store::Checkpoint MakeCheckpoint();
+
+  // Entities seen since the last call, as store records (for UpsertEntities).
+  std::vector<store::EntityRecord> TakeDirtyEntities();
+  std::vector<store::RejectCount> TakeRejectCounts();
+
+  const EngineStats& stats() const { return stats_; }
+  const std::vector<InputFile>& files() const { return files_; }
+  Micros now() const { return now_; }
+  size_t ModelMemoryUsage() const;
+
+  // RejectSink
+  void OnReject(const InputFile& file, const ingest::Reject& r) override;
+
+ private:
+  class Shard;
+  class Context;
+  struct EntityState {
+    std::string type;
+    std::string name;
+    Micros first_seen = 0;
+    Micros last_seen = 0;
+    uint64_t events = 0;
+    uint64_t events_flushed = 0;
+    bool dirty = false;
+  };
+  void Process(Event& e);
+  void TouchEntity(const EntityRef& ref, Micros t);
+  void Tick(bool final);
+  void UpdateFormatCounts();
+  void Deliver(detect::Breach b, const detect::ModelInfo& info, double threshold);
+  bool AllowListed(const detect::Breach& b, std::string* reason) const;
+
+  config::Config cfg_;
+  EngineOutputs out_;
+  std::string dead_letter_path_;
+  std::FILE* dead_letter_ = nullptr;
+  std::vector<InputFile> files_;
+  std::vector<uint64_t> file_events_;  // events per file, folded into stats by format
+  std::vector<std::unique_ptr<Stream>> streams_;
+  enrich::Enricher enricher_;
+  detect::NetworkStats network_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  absl::flat_hash_map<std::string, EntityState> entities_;
+  std::map<std::tuple<uint32_t, std::string>, store::RejectCount> reject_counts_;
+  std::map<std::tuple<uint32_t, std::string>, uint64_t> reject_reported_;
+  struct AllowEntry {
+    std::string model, entity, peer, reason;
+  };
+  std::vector<AllowEntry> allow_;
+  EngineStats stats_;
+  Micros now_ = INT64_MIN;
+  Micros history_start_ = INT64_MIN;
+  Micros learning_period_ = 0;
+  Micros reorder_window_ = 0;
+  Micros tick_interval_ = 0;
+  Micros next_tick_ = INT64_MIN;
+  int weak_score_ = 30;
+  bool follow_ = false;
+};
+
+}  // namespace vigil::pipeline

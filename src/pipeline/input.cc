@@ -1,0 +1,317 @@
+#include "pipeline/input.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+namespace vigil::pipeline {
+
+namespace fs = std::filesystem;
+
+std::string StreamKey(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  // Drop compression and log extensions, then Zeek's rotation stamp
+  // ("conn.00:00:00-01:00:00", "conn.2024-01-01-00-00-00").
+  for (const char* ext : {".gz", ".log", ".json", ".jsonl", ".ndjson"}) {
+    size_t n = std::strlen(ext);
+    if (name.size() > n && name.compare(name.size() - n, n, ext) == 0) name.resize(name.size() - n);
+  }
+  size_t dot = name.find('.');
+  if (dot != std::string::npos && dot > 0) {
+    std::string rest = name.substr(dot + 1);
+    if (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) name.resize(dot);
+  }
+  return name;
+}
+
+Result<std::vector<InputFile>> ExpandInput(const std::string& spec) {
+  std::string forced;
+  std::string path = spec;
+  size_t colon = spec.find(':');
+  if (colon != std::string::npos && colon > 0 && !fs::exists(spec)) {
+    std::string fmt = spec.substr(0, colon);
+    if (ingest::FormatRegistry::Global().Find(fmt)) {
+      forced = fmt;
+      path = spec.substr(colon + 1);
+    } else if (fmt.find('/') == std::string::npos) {
+      std::string known;
+      for (const auto& f : ingest::FormatRegistry::Global().formats())
+        known += (known.empty() ? "" : ", ") + f.name;
+      return InvalidArgument("unknown format '" + fmt + "' in '" + spec + "' (known: " + known + ")");
+    }
+  }
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return NotFound("input '" + path + "' does not exist");
+  std::vector<InputFile> out;
+  if (fs::is_directory(path, ec)) {
+    std::vector<std::string> files;
+    for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      if (!it->is_regular_file(ec)) continue;
+      std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      files.push_back(it->path().string());
+    }
+    std::sort(files.begin(), files.end());
+    for (auto& f : files) out.push_back({f, forced, "", StreamKey(f)});
+  } else {
+    out.push_back({path, forced, "", StreamKey(path)});
+  }
+  return out;
+}
+
+Stream::Stream(std::vector<InputFile>* table, std::vector<uint32_t> files, Micros reorder_window,
+               RejectSink* rejects)
+    : table_(table), files_(std::move(files)), window_(reorder_window), rejects_(rejects) {}
+
+uint32_t Stream::current_file() const {
+  return current_ >= 0 ? files_[static_cast<size_t>(current_)] : (files_.empty() ? 0 : files_[0]);
+}
+
+void Stream::ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line) {
+  auto it = std::find(files_.begin(), files_.end(), file_index);
+  if (it == files_.end()) return;
+  next_file_ = static_cast<size_t>(it - files_.begin());
+  resume_file_ = file_index;
+  resume_skip_ = offset;
+  resume_line_ = line;
+}
+
+bool Stream::OpenNext() {
+  source_.reset();
+  decoder_.reset();
+  pending_.clear();
+  consumed_offset_ = 0;
+  consumed_line_ = 1;
+  skipping_long_line_ = false;
+  while (next_file_ < files_.size()) {
+    current_ = static_cast<int>(next_file_);
+    InputFile& f = (*table_)[files_[next_file_++]];
+    auto src = ByteSource::Open(f.path);
+    if (!src.ok()) {
+      ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], 0, 0},
+                                            "unreadable", src.status().message(), "");
+      rejects_->OnReject(f, r);
+      ++stats_.rejects;
+      continue;
+    }
+    source_ = std::move(src.value());
+    // Sniff from the first 64 KiB unless forced.
+    std::string head;
+    while (head.size() < 65536 && source_->Read(head, 65536 - head.size()) > 0) {
+    }
+    const ingest::FormatInfo* fmt = nullptr;
+    if (!f.forced_format.empty()) {
+      fmt = ingest::FormatRegistry::Global().Find(f.forced_format);
+    } else {
+      fmt = ingest::FormatRegistry::Global().Sniff(head, f.path);
+    }
+    if (!fmt) {
+      std::string reason = head.empty() ? "empty file" : "format not recognised from the content";
+      if (!head.empty() || source_->error().ok()) {
+        ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], 1, 0},
+                                              head.empty() ? "empty" : "unknown-format", reason, head);
+        if (!head.empty()) {
+          rejects_->OnReject(f, r);
+          ++stats_.rejects;
+        }
+      }
+      source_.reset();
+      continue;
+    }
+    f.format = fmt->name;
+    decoder_ = fmt->make();
+    pending_ = std::move(head);
+    if (resume_file_ == files_[static_cast<size_t>(current_)]) {
+      // Skip what the checkpoint says was already consumed.
+      uint64_t skip = resume_skip_;
+      if (skip <= pending_.size()) {
+        pending_.erase(0, skip);
+      } else {
+        uint64_t rest = skip - pending_.size();
+        pending_.clear();
+        source_->Skip(rest);
+      }
+      consumed_offset_ = skip;
+      consumed_line_ = resume_line_ ? resume_line_ : 1;
+      resume_file_ = UINT32_MAX;
+    }
+    return true;
+  }
+  current_ = -1;
+  return false;
+}
+
+bool Stream::Fill() {
+  for (;;) {
+    if (!source_ && !OpenNext()) return false;
+    InputFile& f = (*table_)[files_[static_cast<size_t>(current_)]];
+    const bool whole = decoder_->needs_whole_document();
+    size_t want = whole ? ingest::kMaxDocumentBytes : kChunkBytes;
+    size_t got = 0;
+    if (pending_.size() < want) {
+      got = source_->Read(pending_, whole ? want - pending_.size() : kChunkBytes);
+      if (whole) {
+        while (got > 0 && pending_.size() < want) got = source_->Read(pending_, want - pending_.size());
+      }
+    }
+    stats_.bytes += got;
+    if (!source_->error().ok()) {
+      ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], consumed_line_,
+                                             consumed_offset_ + pending_.size()},
+                                            "truncated-gzip", source_->error().message(), "");
+      rejects_->OnReject(f, r);
+      ++stats_.rejects;
+    }
+    bool at_end = (got == 0 && !follow_) || source_->finished() || whole;
+    if (at_end && source_->TruncatedAtEnd() && source_->error().ok() && !follow_) {
+      ingest::Reject r = ingest::MakeReject(
+          {files_[static_cast<size_t>(current_)], consumed_line_, consumed_offset_ + pending_.size()},
+          "truncated-gzip", "gzip stream ends before its end marker (cut off); records before the cut are kept",
+          "");
+      rejects_->OnReject(f, r);
+      ++stats_.rejects;
+    }
+    if (pending_.empty()) {
+      if (at_end) {
+        source_.reset();
+        continue;  // next file
+      }
+      return false;  // follow mode: nothing new yet
+    }
+    if (skipping_long_line_) {
+      const char* nl = static_cast<const char*>(std::memchr(pending_.data(), '\n', pending_.size()));
+      if (!nl) {
+        consumed_offset_ += pending_.size();
+        pending_.clear();
+        if (at_end) source_.reset();
+        continue;
+      }
+      size_t n = static_cast<size_t>(nl - pending_.data()) + 1;
+      consumed_offset_ += n;
+      ++consumed_line_;
+      pending_.erase(0, n);
+      skipping_long_line_ = false;
+    }
+    auto chunk = std::make_unique<Chunk>();
+    chunk->bytes = std::move(pending_);
+    pending_.clear();
+    size_t data_len = chunk->bytes.size();
+    chunk->bytes.resize(data_len + ingest::kReadPadding, '\0');
+    std::string_view data(chunk->bytes.data(), data_len);
+    ingest::ChunkStart start{files_[static_cast<size_t>(current_)], consumed_line_, consumed_offset_};
+    reject_buf_.clear();
+    size_t used = decoder_->Decode(data, start, at_end, chunk->events, reject_buf_);
+    if (used > data_len) used = data_len;
+    for (const auto& r : reject_buf_) rejects_->OnReject(f, r);
+    stats_.rejects += reject_buf_.size();
+    // Keep the unconsumed tail for the next read.
+    if (used < data_len) {
+      pending_.assign(chunk->bytes.data() + used, data_len - used);
+      if (used == 0 && !at_end && pending_.size() > ingest::kMaxRecordBytes) {
+        ingest::Reject r = ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "too-long",
+                                              "record longer than the 1 MiB cap", pending_);
+        rejects_->OnReject(f, r);
+        ++stats_.rejects;
+        consumed_offset_ += pending_.size();
+        pending_.clear();
+        skipping_long_line_ = true;
+      }
+    }
+    consumed_line_ += static_cast<uint64_t>(std::count(data.begin(), data.begin() + static_cast<long>(used), '\n'));
+    consumed_offset_ += used;
+    if (at_end && !pending_.empty() && !follow_) {
+      // The decoder had to consume everything at the end; guard against a decoder that
+      // did not: the rest is reported rather than looping.
+      ingest::Reject r = ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "incomplete",
+                                            "input ends inside a record", pending_);
+      rejects_->OnReject(f, r);
+      ++stats_.rejects;
+      pending_.clear();
+    }
+    if (at_end && pending_.empty()) source_.reset();
+    stats_.events += chunk->events.size();
+    if (chunk->events.empty()) continue;
+
+    // Sort the chunk's events (stable: equal times keep file order) and merge with held.
+    Chunk* c = chunk.get();
+    c->remaining = c->events.size();
+    std::vector<Held> fresh;
+    fresh.reserve(c->events.size());
+    bool sorted = true;
+    for (size_t i = 0; i < c->events.size(); ++i) {
+      if (i && c->events[i].time < c->events[i - 1].time) sorted = false;
+      fresh.push_back({&c->events[i], c});
+    }
+    if (!sorted) {
+      std::stable_sort(fresh.begin(), fresh.end(),
+                       [](const Held& a, const Held& b) { return a.event->time < b.event->time; });
+    }
+    max_time_ = std::max(max_time_, fresh.back().event->time);
+    live_chunks_.push_back(std::move(chunk));
+    if (held_.empty()) {
+      held_.swap(fresh);
+    } else {
+      merge_tmp_.clear();
+      merge_tmp_.reserve(held_.size() + fresh.size());
+      std::merge(held_.begin(), held_.end(), fresh.begin(), fresh.end(), std::back_inserter(merge_tmp_),
+                 [](const Held& a, const Held& b) { return a.event->time < b.event->time; });
+      held_.swap(merge_tmp_);
+    }
+    return true;
+  }
+}
+
+void Stream::Release(Micros upto, bool all) {
+  // Move events with time <= upto (or all) from held_ to ready_.
+  if (ready_pos_ == ready_.size()) {
+    ready_.clear();
+    ready_pos_ = 0;
+  }
+  size_t n = 0;
+  if (all) {
+    n = held_.size();
+  } else {
+    while (n < held_.size() && held_[n].event->time <= upto) ++n;
+  }
+  if (n == 0) return;
+  ready_.insert(ready_.end(), held_.begin(), held_.begin() + static_cast<long>(n));
+  held_.erase(held_.begin(), held_.begin() + static_cast<long>(n));
+}
+
+void Stream::FlushHeld() { Release(0, true); }
+
+Event* Stream::Peek() {
+  while (ready_pos_ == ready_.size()) {
+    if (!held_.empty()) {
+      Micros horizon = max_time_ - window_;
+      if (held_.front().event->time <= horizon) {
+        Release(horizon, false);
+        continue;
+      }
+    }
+    if (!Fill()) {
+      if (!follow_ || (current_ < 0 && next_file_ >= files_.size() && !source_)) {
+        if (!follow_) {
+          Release(0, true);
+          if (ready_pos_ == ready_.size()) {
+            finished_ = true;
+            return nullptr;
+          }
+          continue;
+        }
+      }
+      return nullptr;
+    }
+  }
+  return ready_[ready_pos_].event;
+}
+
+void Stream::Pop() {
+  Held& h = ready_[ready_pos_++];
+  --h.chunk->remaining;
+  while (!live_chunks_.empty() && live_chunks_.front()->remaining == 0) live_chunks_.pop_front();
+}
+
+}  // namespace vigil::pipeline

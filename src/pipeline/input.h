@@ -1,0 +1,133 @@
+// Inputs: turning the paths given on the command line or in config into streams of events
+// in event-time order.
+//
+// A path is a file (plain or gzip), a folder, or FORMAT:PATH to force the format. A folder
+// is walked recursively and its files are grouped into streams by log name with the
+// rotation stamp removed ("conn.log", "2024-01-01/conn.00:00:00-01:00:00.log.gz" → "conn"),
+// each stream read file by file in name order (Zeek's dated folders sort in time order).
+// The engine merges all streams by event time.
+//
+// Within a stream, records up to `reorder_window` of event time out of order are put back
+// in order: events are held until the stream has read past their time plus the window.
+// Events keep string views into the chunk they were decoded from; a chunk is freed once
+// every event decoded from it (and every chunk before it) has been popped.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "ingest/decoder.h"
+#include "ingest/registry.h"
+#include "pipeline/byte_source.h"
+
+namespace vigil::pipeline {
+
+inline constexpr size_t kChunkBytes = 4u << 20;  // bytes read per chunk
+
+// One concrete file Vigil reads; its index is SourcePos::input.
+struct InputFile {
+  std::string path;
+  std::string forced_format;  // empty: sniff
+  std::string format;         // what was used
+  std::string stream;         // stream key ("conn", "eve", or the file name)
+};
+
+// Where bad records go: counted, reported, kept in the dead-letter file.
+class RejectSink {
+ public:
+  virtual ~RejectSink() = default;
+  virtual void OnReject(const InputFile& file, const ingest::Reject& r) = 0;
+};
+
+// Expands a command-line INPUT into files. FORMAT:PATH forces a registered format.
+// Missing paths and unknown forced formats are errors (the command cannot run).
+Result<std::vector<InputFile>> ExpandInput(const std::string& spec);
+
+// The stream key of a file path: the log name with rotation stamps and extensions removed.
+std::string StreamKey(const std::string& path);
+
+struct StreamStats {
+  uint64_t events = 0;
+  uint64_t rejects = 0;
+  uint64_t bytes = 0;
+};
+
+// One ordered stream of events from a sequence of files.
+class Stream {
+ public:
+  // `files` index into the shared file table (which must outlive the stream).
+  Stream(std::vector<InputFile>* table, std::vector<uint32_t> files, Micros reorder_window,
+         RejectSink* rejects);
+
+  // The next event in this stream's event-time order, or nullptr if none is ready. In
+  // replay (follow == false) nullptr means the stream is finished; in follow mode it means
+  // "nothing more yet".
+  Event* Peek();
+  void Pop();
+  bool finished() const { return finished_; }
+  // Releases every held event (ends the reorder wait): at end of input, before a checkpoint.
+  void FlushHeld();
+
+  // Follow mode: keep polling the current file for growth and the path for rotation.
+  void set_follow(bool follow) { follow_ = follow; }
+  // Resume: skip `offset` decompressed bytes (`line` lines) of file `file_index` and every
+  // file before it in the stream.
+  void ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line);
+
+  // The position of the first byte not yet decoded, valid when no events are held.
+  uint32_t current_file() const;
+  uint64_t consumed_offset() const { return consumed_offset_; }
+  uint64_t consumed_line() const { return consumed_line_; }
+  uint64_t current_inode() const { return source_ ? source_->inode() : 0; }
+  const StreamStats& stats() const { return stats_; }
+
+ private:
+  struct Chunk {
+    std::string bytes;  // data followed by ingest::kReadPadding bytes
+    std::vector<Event> events;
+    size_t remaining = 0;  // events not yet popped
+  };
+  struct Held {
+    Event* event;
+    Chunk* chunk;
+  };
+  bool OpenNext();
+  bool Fill();  // reads and decodes one chunk; false when nothing was read
+  void Release(Micros upto, bool all);
+
+  std::vector<InputFile>* table_;
+  std::vector<uint32_t> files_;
+  size_t next_file_ = 0;
+  int current_ = -1;
+  std::unique_ptr<ByteSource> source_;
+  std::unique_ptr<ingest::Decoder> decoder_;
+  std::string pending_;  // bytes read but not yet consumed by the decoder
+  uint64_t consumed_offset_ = 0;  // decompressed offset of pending_[0]
+  uint64_t consumed_line_ = 1;    // line number of pending_[0]
+  bool skipping_long_line_ = false;
+  uint64_t resume_skip_ = 0;
+  uint64_t resume_line_ = 0;
+  uint32_t resume_file_ = UINT32_MAX;
+
+  // Held events (sorted by time) with the chunks they point into.
+  std::deque<std::unique_ptr<Chunk>> live_chunks_;
+  std::vector<Held> held_;    // sorted by time, not yet released
+  std::vector<Held> ready_;   // released, in order
+  size_t ready_pos_ = 0;
+  std::vector<Held> merge_tmp_;
+  Micros max_time_ = INT64_MIN;
+  Micros window_;
+  bool finished_ = false;
+  bool follow_ = false;
+  RejectSink* rejects_;
+  std::vector<ingest::Reject> reject_buf_;
+  StreamStats stats_;
+};
+
+}  // namespace vigil::pipeline

@@ -1,0 +1,206 @@
+#include "pipeline/session.h"
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace vigil::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Micros WallNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::FILE* OpenOut(const std::string& path) {
+  if (path.empty()) return nullptr;
+  if (path == "-") return stdout;
+  return std::fopen(path.c_str(), "wb");
+}
+
+void WriteLine(std::FILE* f, const nlohmann::json& j) {
+  if (!f) return;
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s.push_back('\n');
+  std::fwrite(s.data(), 1, s.size(), f);
+}
+
+}  // namespace
+
+Session::Session(config::Config cfg, SessionOptions opts) : cfg_(std::move(cfg)), opts_(std::move(opts)) {}
+
+Session::~Session() {
+  if (breaches_out_ && breaches_out_ != stdout) std::fclose(breaches_out_);
+  if (incidents_out_ && incidents_out_ != stdout) std::fclose(incidents_out_);
+}
+
+Status Session::Open() {
+  std::error_code ec;
+  fs::create_directories(opts_.state_dir, ec);
+  if (ec) return IoError("cannot create state dir " + opts_.state_dir + ": " + ec.message());
+  auto st = store::OpenSqliteStore(opts_.state_dir);
+  if (!st.ok()) return st.status();
+  store_ = std::move(st.value());
+  breaches_out_ = OpenOut(opts_.breaches_path);
+  if (!opts_.breaches_path.empty() && !breaches_out_)
+    return IoError("cannot write breaches to " + opts_.breaches_path);
+  incidents_out_ = OpenOut(opts_.incidents_path);
+  if (!opts_.incidents_path.empty() && !incidents_out_)
+    return IoError("cannot write incidents to " + opts_.incidents_path);
+  analyst_ = std::make_unique<analyst::Analyst>(cfg_);
+
+  EngineOutputs out;
+  out.on_breach = [this](const detect::Breach& b) { OnBreach(b); };
+  out.on_suppressed = [this](const detect::Breach& b) { pending_breaches_.push_back(b); };
+  out.on_advance = [this](Micros now) {
+    analyst_->Advance(now);
+    WriteIncidents(analyst_->TakeUpdated());
+    if (pending_breaches_.size() > 1000) FlushToStore();
+  };
+  out.save_extra = [this](learn::StateWriter& w) {
+    learn::StateWriter a;
+    analyst_->Save(a);
+    w.Str(a.data());
+  };
+  out.load_extra = [this](learn::StateReader& r) {
+    std::string a = r.Str();
+    learn::StateReader ar(a);
+    Status s = analyst_->Load(ar);
+    if (!s.ok()) std::cerr << "vigil: analyst state not restored: " << s.message() << "\n";
+  };
+  std::string dead_letter = cfg_.GetString("ingest.dead_letter");
+  if (!dead_letter.empty() && fs::path(dead_letter).is_relative())
+    dead_letter = (fs::path(opts_.state_dir) / dead_letter).string();
+  engine_ = std::make_unique<Engine>(cfg_, std::move(out), dead_letter);
+  engine_->set_follow(opts_.follow);
+  VIGIL_RETURN_IF_ERROR(engine_->AddInputs(opts_.inputs));
+  if (opts_.resume) {
+    auto cp = store_->LoadCheckpoint();
+    if (!cp.ok()) return cp.status();
+    if (cp.value()) VIGIL_RETURN_IF_ERROR(engine_->Restore(*cp.value()));
+  }
+  return Status::Ok();
+}
+
+void Session::OnBreach(const detect::Breach& b) {
+  if (!b.weak) WriteLine(breaches_out_, detect::BreachToJson(b));
+  pending_breaches_.push_back(b);
+  analyst_->OnBreach(b);
+  if (publish && !b.weak) publish("breach", detect::BreachToJson(b));
+}
+
+void Session::WriteIncidents(const std::vector<analyst::Incident>& incidents) {
+  for (const auto& inc : incidents) {
+    nlohmann::json j = analyst::IncidentToJson(inc);
+    Status s = store_->PutIncident(inc.id, inc.start, inc.end, inc.score, inc.state, j);
+    if (!s.ok()) std::cerr << "vigil: storing incident " << inc.id << ": " << s.message() << "\n";
+    ++incident_ids_[inc.id];
+    if (publish) publish("incident", j);
+  }
+}
+
+void Session::FlushToStore() {
+  if (!pending_breaches_.empty()) {
+    Status s = store_->PutBreaches(pending_breaches_);
+    if (!s.ok()) std::cerr << "vigil: storing breaches: " << s.message() << "\n";
+    pending_breaches_.clear();
+  }
+  auto entities = engine_->TakeDirtyEntities();
+  if (!entities.empty()) {
+    Status s = store_->UpsertEntities(entities);
+    if (!s.ok()) std::cerr << "vigil: storing entities: " << s.message() << "\n";
+  }
+  auto rejects = engine_->TakeRejectCounts();
+  if (!rejects.empty()) {
+    Status s = store_->AddRejects(rejects);
+    if (!s.ok()) std::cerr << "vigil: storing reject counts: " << s.message() << "\n";
+  }
+  Status s = store_->PutIngestStats(StatsJson());
+  if (!s.ok()) std::cerr << "vigil: storing ingest stats: " << s.message() << "\n";
+}
+
+Status Session::Checkpoint() {
+  store::Checkpoint cp = engine_->MakeCheckpoint();
+  FlushToStore();
+  cp.saved_at = WallNow();
+  last_checkpoint_wall_ = cp.saved_at;
+  return store_->SaveCheckpoint(cp);
+}
+
+Status Session::Run(const std::atomic<bool>* stop) {
+  Micros interval = cfg_.GetDuration("state.checkpoint_interval");
+  Micros poll = std::max<Micros>(cfg_.GetDuration("ingest.poll_interval"), 10'000);
+  last_checkpoint_wall_ = WallNow();
+  auto on_idle = [&]() {
+    if (WallNow() - last_checkpoint_wall_ >= interval) {
+      Status s = Checkpoint();
+      if (!s.ok()) std::cerr << "vigil: checkpoint failed: " << s.message() << "\n";
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(poll));
+  };
+  VIGIL_RETURN_IF_ERROR(engine_->Run(stop, on_idle));
+  analyst_->Advance(engine_->now());
+  WriteIncidents(analyst_->TakeUpdated());
+  if (opts_.follow || opts_.resume) {
+    VIGIL_RETURN_IF_ERROR(Checkpoint());
+  } else {
+    FlushToStore();
+  }
+  if (breaches_out_) std::fflush(breaches_out_);
+  if (incidents_out_) {
+    // The incidents file holds the latest version of each incident, one a line.
+    std::vector<nlohmann::json> all;
+    auto list = store_->ListIncidents(100000, 0);
+    if (list.ok()) {
+      for (const auto& j : list.value())
+        if (incident_ids_.count(j.value("id", ""))) all.push_back(j);
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.value("start", ""), a.value("id", "")) <
+             std::make_pair(b.value("start", ""), b.value("id", ""));
+    });
+    for (const auto& j : all) WriteLine(incidents_out_, j);
+    std::fflush(incidents_out_);
+  }
+  return Status::Ok();
+}
+
+nlohmann::json Session::StatsJson() const {
+  nlohmann::json j = engine_->stats().ToJson();
+  j["incidents"] = incident_ids_.size();
+  j["inputs"] = nlohmann::json::array();
+  for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
+  // Events by format, from the engine's per-file accounting.
+  return j;
+}
+
+std::string Session::SummaryText() const {
+  const auto& s = engine_->stats();
+  std::ostringstream os;
+  os << "events read: " << s.events;
+  if (s.events) os << " (" << FormatRfc3339(s.first_event) << " .. " << FormatRfc3339(s.last_event) << ")";
+  os << "\n";
+  for (const auto& [fmt, n] : s.events_by_format) os << "  " << fmt << ": " << n << "\n";
+  os << "rejected records: " << s.rejects << "\n";
+  for (const auto& [code, n] : s.rejects_by_code) os << "  " << code << ": " << n << "\n";
+  if (s.late) os << "late events (beyond the reorder window, processed): " << s.late << "\n";
+  uint64_t total = 0;
+  for (const auto& [m, n] : s.breaches_by_model) total += n;
+  os << "breaches: " << total << "\n";
+  for (const auto& [m, n] : s.breaches_by_model) os << "  " << m << ": " << n << "\n";
+  uint64_t weak = 0;
+  for (const auto& [m, n] : s.weak_by_model) weak += n;
+  if (weak) os << "weak signals (below threshold, kept for the analyst): " << weak << "\n";
+  if (s.suppressed_allow) os << "suppressed by the allow list: " << s.suppressed_allow << "\n";
+  os << "incidents: " << incident_ids_.size() << "\n";
+  os << "state: " << opts_.state_dir << "\n";
+  return os.str();
+}
+
+}  // namespace vigil::pipeline
