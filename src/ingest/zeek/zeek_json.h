@@ -1,0 +1,59 @@
+// zeek-json: Zeek's JSON logs (LogAscii::use_json=T), one object a line:
+//   {"ts":1599755438.238535,"uid":"CyivES1Hf4PlG8GaWe","id.orig_h":"192.168.1.194",...}
+//
+// JSON logs carry no #path, so each record's log type is inferred from the fields it has
+// (InferLogType in zeek_record.h). Both key styles are read: flat "id.orig_h" keys and a
+// nested "id":{"orig_h":...} object. ts may be epoch seconds (a number) or an ISO 8601
+// string (Zeek's JSON::TS_ISO8601).
+//
+// Speed: one reused simdjson On-Demand parser; each line is parsed in place through a padded
+// view (the chunk's kReadPadding bytes), and each object's fields are walked once with a
+// switch on the key (LookupField), never with repeated find_field lookups.
+//
+// Strings are views into the input when the JSON text has no escapes (nearly always). A
+// string with escapes, and an array with more than one element (joined with ','), must be
+// built: those go into a string arena owned by the decoder, valid as long as the decoder,
+// and capped at kMaxArenaBytes per decoder. Past the cap the raw JSON text is handed on
+// instead (still escaped; for an array its text between the outer quotes), which keeps equal
+// values equal but is not pretty; arena_fallbacks() counts those.
+//
+// Rejects: "bad-json" (not a JSON object, or malformed), "too-deep" (nesting beyond
+// kMaxJsonDepth), "bad-timestamp", "bad-address", "bad-number" (see BuildEvent), "too-long"
+// (a line over kMaxRecordBytes), and "unsupported-log" once per input for the first record
+// of a log type that makes no events (weird, notice, ssh ...); later ones are skipped.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ingest/decoder.h"
+#include "ingest/zeek/zeek_record.h"
+
+namespace vigil::ingest::zeek {
+
+// Strings a JSON decoder had to build, kept for the decoder's lifetime.
+inline constexpr size_t kMaxArenaBytes = 64u << 20;  // 64 MiB per decoder
+
+class ZeekJsonDecoder : public Decoder {
+ public:
+  ZeekJsonDecoder();
+  ~ZeekJsonDecoder() override;
+  std::string_view format() const override { return "zeek-json"; }
+  size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
+                std::vector<Event>& events, std::vector<Reject>& rejects) override;
+
+  size_t arena_bytes() const;
+  uint64_t arena_fallbacks() const;
+
+ private:
+  // The simdjson parser and the arena live in the .cc file, which alone includes simdjson.h
+  // (so it alone decides which simdjson kernel the On-Demand code is compiled for).
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The deepest nesting of arrays and objects in `json` (0 for a scalar), counting only
+// brackets outside strings. Linear, no recursion: used to tell "too-deep" from "bad-json".
+size_t JsonNestingDepth(std::string_view json);
+
+}  // namespace vigil::ingest::zeek
