@@ -65,7 +65,8 @@ class ZeekJsonDecoder::Impl {
   const char* ReadIdObject(od::value v);
   // A nested array/object Vigil does not read: checks the nesting depth of the rest of the
   // line once (On-Demand skips nested values without a depth limit of its own).
-  const char* CheckNested(const char* at);
+  // `level`: the nesting level of the value's container (1 for a top-level field).
+  const char* CheckNested(const char* at, size_t level);
   // Room for n bytes in the arena; nullptr past kMaxArenaBytes.
   char* ArenaAlloc(size_t n);
 
@@ -84,13 +85,12 @@ ZeekJsonDecoder::~ZeekJsonDecoder() = default;
 size_t ZeekJsonDecoder::arena_bytes() const { return impl_->arena_total_; }
 uint64_t ZeekJsonDecoder::arena_fallbacks() const { return impl_->arena_fallbacks_; }
 
-const char* ZeekJsonDecoder::Impl::CheckNested(const char* at) {
+const char* ZeekJsonDecoder::Impl::CheckNested(const char* at, size_t level) {
   if (depth_checked_) return nullptr;
   depth_checked_ = true;
   const char* end = line_.data() + line_.size();
   if (at < line_.data() || at > end) at = line_.data();
-  // The value sits inside the top-level object (depth 1), and maybe inside one more level.
-  if (JsonNestingDepth(std::string_view(at, static_cast<size_t>(end - at))) + 2 > kMaxJsonDepth)
+  if (JsonNestingDepth(std::string_view(at, static_cast<size_t>(end - at))) + level > kMaxJsonDepth)
     return "too-deep";
   return nullptr;
 }
@@ -134,7 +134,7 @@ const char* ZeekJsonDecoder::Impl::ReadIdObject(od::value v) {
       od::json_type t;
       if (inner.type().get(t)) return "bad-json";
       if (t == od::json_type::array || t == od::json_type::object) {
-        if (const char* e = CheckNested(inner.raw_json_token().data())) return e;
+        if (const char* e = CheckNested(inner.raw_json_token().data(), 2)) return e;
       }
       continue;
     }
@@ -188,7 +188,7 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
         std::string_view tok, s;
         if (et == od::json_type::array || et == od::json_type::object) {
           // A nested value inside a set: kept as its first token only (never seen in Zeek).
-          if (const char* e = CheckNested(ev.raw_json_token().data())) return e;
+          if (const char* e = CheckNested(ev.raw_json_token().data(), 2)) return e;
           s = TrimRight(ev.raw_json_token()).substr(0, 1);
         } else {
           tok = ev.raw_json_token();
@@ -231,7 +231,7 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
       return nullptr;
     }
     case od::json_type::object: {
-      return CheckNested(v.raw_json_token().data());
+      return CheckNested(v.raw_json_token().data(), 1);
     }
   }
   return nullptr;
@@ -271,7 +271,7 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
       if (t == od::json_type::object && key == "id") {
         if (const char* e = ReadIdObject(v)) return json_error(e);
       } else if (t == od::json_type::array || t == od::json_type::object) {
-        if (const char* e = CheckNested(v.raw_json_token().data())) return json_error(e);
+        if (const char* e = CheckNested(v.raw_json_token().data(), 1)) return json_error(e);
       }
       continue;
     }
