@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "ingest/zeek/zeek_scan.h"
+
 namespace vigil::ingest::zeek {
 
 namespace od = simdjson::ondemand;
@@ -11,6 +13,7 @@ namespace od = simdjson::ondemand;
 namespace {
 
 constexpr size_t kArenaBlockBytes = 64 * 1024;
+constexpr size_t kMaxJoined = 32;  // array elements joined with ','; longer arrays stay raw
 
 std::string_view TrimRight(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
@@ -52,7 +55,7 @@ size_t JsonNestingDepth(std::string_view json) {
 
 class ZeekJsonDecoder::Impl {
  public:
-  Impl() : parser_(kMaxRecordBytes + kReadPadding) {}
+  explicit Impl(bool fast_path) : parser_(kMaxRecordBytes + kReadPadding), fast_path_(fast_path) {}
   // `capacity`: readable bytes from line.data() on (at least line.size() + kReadPadding).
   void DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
                   std::vector<Event>& events, std::vector<Reject>& rejects);
@@ -60,6 +63,18 @@ class ZeekJsonDecoder::Impl {
   uint64_t arena_fallbacks_ = 0;
 
  private:
+  // The canonical-form scanner: true when `line` is valid JSON in Zeek's own subset and
+  // fields_ holds its fields; false sends the line to simdjson.
+  bool FastScan(std::string_view line);
+  inline bool FastValue(Field f, const char*& p, const char* end);
+  bool FastArray(Field f, const char*& p, const char* end);
+  inline __attribute__((always_inline)) bool FastScalar(const char*& p, const char* end, std::string_view& out, bool& is_null,
+                  bool& is_string);
+  // The simdjson path: fills fields_, or returns a reject code.
+  const char* ParseWithSimdjson(std::string_view line, size_t capacity);
+  // Joins parts with ',' in the arena; the raw span from first to last when it cannot.
+  std::string_view Join(const std::string_view* parts, size_t count, const char* first_begin,
+                        const char* last_end);
   // Reads one value into fields_; returns a reject code or nullptr.
   const char* ReadValue(Field f, od::value v);
   const char* ReadIdObject(od::value v);
@@ -71,6 +86,7 @@ class ZeekJsonDecoder::Impl {
   char* ArenaAlloc(size_t n);
 
   od::parser parser_;
+  bool fast_path_ = true;
   RecordFields fields_;
   std::string_view line_;
   bool depth_checked_ = false;
@@ -80,7 +96,7 @@ class ZeekJsonDecoder::Impl {
   size_t arena_block_size_ = 0;
 };
 
-ZeekJsonDecoder::ZeekJsonDecoder() : impl_(std::make_unique<Impl>()) {}
+ZeekJsonDecoder::ZeekJsonDecoder(bool fast_path) : impl_(std::make_unique<Impl>(fast_path)) {}
 ZeekJsonDecoder::~ZeekJsonDecoder() = default;
 size_t ZeekJsonDecoder::arena_bytes() const { return impl_->arena_total_; }
 uint64_t ZeekJsonDecoder::arena_fallbacks() const { return impl_->arena_fallbacks_; }
@@ -175,7 +191,6 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
       if (v.get_array().get(arr)) return "bad-json";
       // Zeek sets/vectors are arrays of scalars. One element (the usual case) is a view into
       // the input; several are joined with ',' like a TSV set, in the arena.
-      constexpr size_t kMaxJoined = 32;
       std::string_view parts[kMaxJoined];
       const char* first_begin = nullptr;
       const char* last_end = nullptr;
@@ -216,18 +231,8 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
         fields_.Set(f, count == 1 ? parts[0] : std::string_view());
         return nullptr;
       }
-      char* p = count <= kMaxJoined ? ArenaAlloc(total - 1) : nullptr;
-      if (p == nullptr) {  // past the arena cap, or a very long list: the raw JSON text
-        fields_.Set(f, std::string_view(first_begin, static_cast<size_t>(last_end - first_begin)));
-        return nullptr;
-      }
-      size_t n = 0;
-      for (size_t i = 0; i < count; ++i) {
-        if (i) p[n++] = ',';
-        std::memcpy(p + n, parts[i].data(), parts[i].size());
-        n += parts[i].size();
-      }
-      fields_.Set(f, std::string_view(p, n));
+      (void)total;
+      fields_.Set(f, Join(parts, count, first_begin, last_end));
       return nullptr;
     }
     case od::json_type::object: {
@@ -237,16 +242,11 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
   return nullptr;
 }
 
-void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
-                                 std::vector<Event>& events, std::vector<Reject>& rejects) {
-  auto reject = [&](const char* code, const char* reason) {
-    rejects.push_back(MakeReject(pos, code, reason, line));
-  };
-  auto json_error = [&](const char* code) {
+const char* ZeekJsonDecoder::Impl::ParseWithSimdjson(std::string_view line, size_t capacity) {
+  auto json_error = [&](const char* code) -> const char* {
     if (std::strcmp(code, "too-deep") == 0 || JsonNestingDepth(line) > kMaxJsonDepth)
-      reject("too-deep", "JSON nested deeper than the 64-level cap");
-    else
-      reject("bad-json", "not a well-formed JSON object");
+      return "too-deep";
+    return "bad-json";
   };
   line_ = line;
   depth_checked_ = false;
@@ -280,6 +280,23 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
   // Anything after the object ("{...} x", "{...}{...}") makes the line malformed.
   const char* trailing = nullptr;
   if (!doc.current_location().get(trailing)) return json_error("bad-json");
+  return nullptr;
+}
+
+void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
+                                       std::vector<Event>& events, std::vector<Reject>& rejects) {
+  auto reject = [&](const char* code, const char* reason) {
+    rejects.push_back(MakeReject(pos, code, reason, line));
+  };
+  if (!fast_path_ || !FastScan(line)) {
+    if (const char* e = ParseWithSimdjson(line, capacity)) {
+      if (std::strcmp(e, "too-deep") == 0)
+        reject("too-deep", "JSON nested deeper than the 64-level cap");
+      else
+        reject("bad-json", "not a well-formed JSON object");
+      return;
+    }
+  }
 
   LogType type = InferLogType(fields_);
   if (type == LogType::kOther) {
@@ -295,6 +312,200 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
   if (BuildError e = BuildEvent(type, fields_, ev)) {
     events.pop_back();
     reject(e.code, e.reason);
+  }
+}
+
+
+std::string_view ZeekJsonDecoder::Impl::Join(const std::string_view* parts, size_t count,
+                                             const char* first_begin, const char* last_end) {
+  size_t total = count - 1;
+  for (size_t i = 0; i < count && i < kMaxJoined; ++i) total += parts[i].size();
+  char* p = count <= kMaxJoined ? ArenaAlloc(total) : nullptr;
+  if (p == nullptr)  // past the arena cap, or a very long list: the raw JSON text
+    return std::string_view(first_begin, static_cast<size_t>(last_end - first_begin));
+  size_t n = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (i) p[n++] = ',';
+    std::memcpy(p + n, parts[i].data(), parts[i].size());
+    n += parts[i].size();
+  }
+  return std::string_view(p, n);
+}
+
+namespace {
+
+inline bool IsDigitChar(char c) { return c >= '0' && c <= '9'; }
+
+// A JSON number, strictly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+inline bool ScanNumber(const char*& p, const char* end) {
+  if (p < end && *p == '-') ++p;
+  if (p >= end) return false;
+  if (*p == '0') {
+    ++p;
+  } else if (*p >= '1' && *p <= '9') {
+    while (p < end && IsDigitChar(*p)) ++p;
+  } else {
+    return false;
+  }
+  if (p < end && *p == '.') {
+    ++p;
+    const char* d = p;
+    while (p < end && IsDigitChar(*p)) ++p;
+    if (p == d) return false;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    const char* d = p;
+    while (p < end && IsDigitChar(*p)) ++p;
+    if (p == d) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ZeekJsonDecoder::Impl::FastScalar(const char*& p, const char* end, std::string_view& out,
+                                       bool& is_null, bool& is_string) {
+  is_null = false;
+  is_string = false;
+  const char c = *p;
+  if (c == '"') {
+    const char* s = ++p;
+    p = FindJsonStringSpecial(p, end);
+    if (p >= end || *p != '"') return false;  // escapes, control or non-ASCII bytes
+    out = std::string_view(s, static_cast<size_t>(p - s));
+    ++p;
+    is_string = true;
+    return true;
+  }
+  if (c == '-' || IsDigitChar(c)) {
+    const char* s = p;
+    if (!ScanNumber(p, end)) return false;
+    out = std::string_view(s, static_cast<size_t>(p - s));
+    return true;
+  }
+  if (c == 't' && end - p >= 4 && std::memcmp(p, "true", 4) == 0) {
+    out = std::string_view(p, 4);
+    p += 4;
+    return true;
+  }
+  if (c == 'f' && end - p >= 5 && std::memcmp(p, "false", 5) == 0) {
+    out = std::string_view(p, 5);
+    p += 5;
+    return true;
+  }
+  if (c == 'n' && end - p >= 4 && std::memcmp(p, "null", 4) == 0) {
+    p += 4;
+    is_null = true;
+    return true;
+  }
+  return false;
+}
+
+__attribute__((noinline)) bool ZeekJsonDecoder::Impl::FastArray(Field f, const char*& p, const char* end) {
+  {
+    ++p;
+    std::string_view parts[kMaxJoined];
+    const char* first_begin = p;
+    const char* last_end = p;
+    size_t count = 0;
+    if (p < end && *p == ']') {
+      ++p;
+    } else {
+      for (;;) {
+        if (p >= end) return false;
+        std::string_view v;
+        bool is_null, is_string;
+        if (!FastScalar(p, end, v, is_null, is_string) || is_null) return false;
+        if (count == 0) first_begin = v.data();
+        last_end = v.data() + v.size();
+        if (count < kMaxJoined) parts[count] = v;
+        ++count;
+        if (p >= end) return false;
+        if (*p == ',') {
+          ++p;
+          continue;
+        }
+        if (*p == ']') {
+          ++p;
+          break;
+        }
+        return false;
+      }
+    }
+    if (f != Field::kIgnore) {
+      if (count <= 1)
+        fields_.Set(f, count == 1 ? parts[0] : std::string_view());
+      else
+        fields_.Set(f, Join(parts, count, first_begin, last_end));
+    }
+    return true;
+  }
+}
+
+bool ZeekJsonDecoder::Impl::FastValue(Field f, const char*& p, const char* end) {
+  if (*p == '[') return FastArray(f, p, end);
+  std::string_view v;
+  bool is_null, is_string;
+  if (!FastScalar(p, end, v, is_null, is_string)) return false;
+  if (f != Field::kIgnore && !is_null) {
+    if (f == Field::kTs && is_string) fields_.ts_is_string = true;
+    fields_.Set(f, v);
+  }
+  return true;
+}
+
+bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
+  fields_.Clear();
+  const char* p = line.data();
+  const char* end = p + line.size();
+  bool in_id = false;  // inside the "id":{...} object
+  if (p >= end || *p != '{') return false;
+  ++p;
+  if (p < end && *p == '}') return p + 1 == end;
+  for (;;) {
+    if (p >= end || *p != '"') return false;
+    const char* ks = ++p;
+    p = FindJsonStringSpecial(p, end);
+    if (p >= end || *p != '"') return false;
+    std::string_view key(ks, static_cast<size_t>(p - ks));
+    if (++p >= end || *p != ':') return false;
+    if (++p >= end) return false;
+    Field f;
+    if (in_id) {
+      f = key == "orig_h"   ? Field::kOrigH
+          : key == "orig_p" ? Field::kOrigP
+          : key == "resp_h" ? Field::kRespH
+          : key == "resp_p" ? Field::kRespP
+                            : Field::kIgnore;
+    } else {
+      f = LookupField(key);
+    }
+    if (*p == '{') {
+      if (in_id || f != Field::kIgnore || key != "id") return false;
+      in_id = true;
+      ++p;
+      if (p < end && *p == '}') {
+        in_id = false;
+        ++p;
+      } else {
+        continue;
+      }
+    } else if (!FastValue(f, p, end)) {
+      return false;
+    }
+    for (;;) {
+      if (p >= end) return false;
+      if (*p == ',') {
+        ++p;
+        break;
+      }
+      if (*p != '}') return false;
+      ++p;
+      if (!in_id) return p == end;
+      in_id = false;
+    }
   }
 }
 

@@ -6,9 +6,15 @@
 // nested "id":{"orig_h":...} object. ts may be epoch seconds (a number) or an ISO 8601
 // string (Zeek's JSON::TS_ISO8601).
 //
-// Speed: one reused simdjson On-Demand parser; each line is parsed in place through a padded
-// view (the chunk's kReadPadding bytes), and each object's fields are walked once with a
-// switch on the key (LookupField), never with repeated find_field lookups.
+// Speed: Zeek writes one canonical form (no whitespace, flat keys, arrays of scalars, the
+// odd "id" object). A strict scanner for exactly that subset of JSON reads each line in one
+// pass, with SSE2 string scans over the padded chunk and a switch on the key (LookupField).
+// It accepts a line only if the line is valid JSON inside that subset; anything else
+// (whitespace, escapes, non-ASCII bytes, other nesting, malformed text) goes to one reused
+// simdjson On-Demand parser, parsed in place through a padded view (the chunk's
+// kReadPadding bytes), whose fields are also walked once with the same switch. simdjson
+// also decides the reject code for malformed lines, so both paths give the same events and
+// rejects.
 //
 // Strings are views into the input when the JSON text has no escapes (nearly always). A
 // string with escapes, and an array with more than one element (joined with ','), must be
@@ -36,7 +42,9 @@ inline constexpr size_t kMaxArenaBytes = 64u << 20;  // 64 MiB per decoder
 
 class ZeekJsonDecoder : public Decoder {
  public:
-  ZeekJsonDecoder();
+  // `fast_path`: try the canonical-form scanner first (see above); false sends every line
+  // through simdjson, which tests use to check that both paths agree.
+  explicit ZeekJsonDecoder(bool fast_path = true);
   ~ZeekJsonDecoder() override;
   std::string_view format() const override { return "zeek-json"; }
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,

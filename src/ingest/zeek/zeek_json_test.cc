@@ -357,6 +357,35 @@ TEST(ZeekJson, SplittingTheInputAtAnyByteGivesIdenticalEvents) {
   }
 }
 
+TEST(ZeekJson, CanonicalScannerAndSimdjsonPathGiveTheSameResults) {
+  std::string text = ReadTestData("http_007.json") + ReadTestData("conn_008.json") +
+                     ReadTestData("dns_005.json") + ReadTestData("ssl_008.json") +
+                     ReadTestData("files_synthetic.json") + ReadTestData("ssh_007.json");
+  // Lines only the simdjson path reads, and lines both must reject.
+  text += R"({ "ts" : 1.5, "uid":"Cw", "id.orig_h":"10.0.0.1", "id.resp_h":"10.0.0.2", "conn_state":"SF" })" "\n";
+  text += R"({"ts":2.5,"uid":"Cu","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","user_agent":"caf\u00e9 \"x\"","host":"h\u00e9"})" "\n";
+  text += "{\"ts\":3.5,\"uid\":\"Cn\",\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"method\":\"GET\",\"user_agent\":\"\xc3\xa9t\xc3\xa9\"}\n";
+  text += "{\"ts\":3.5,\"uid\":\"Cn\",\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"method\":\"GET\",\"user_agent\":\"\xff\xfe\"}\n";
+  text += R"({"ts":4.5,"uid":"Ca","id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"::2","resp_p":2},"proto":"udp","query":"q","answers":["a","b",7,true]})" "\n";
+  text += R"({"ts":01,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n";
+  text += R"({"ts":1.,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n";
+  text += R"({"ts":1.5,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF",})" "\n";
+  text += R"({"ts":1.5,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":tru})" "\n";
+  text += R"({"ts":1.5,"uid":"Cz","id":{"orig_h":"10.0.0.1"},"id.resp_h":"10.0.0.2","conn_state":"SF","x":{}})" "\n";
+  text += R"({"ts":1.5,"uid":"Cz","id":{},"conn_state":"SF","x":[[1]]})" "\n";
+  text += R"({})" "\n" R"({"a":[)" "\n" R"({"a":"b"}})" "\n";
+  ZeekJsonDecoder fast(true), slow(false);
+  Decoded a = DecodeAll(fast, text);
+  Decoded b = DecodeAll(slow, text);
+  EXPECT_EQ(Summary(a.events, a.rejects), Summary(b.events, b.rejects));
+  EXPECT_GE(a.events.size(), 28u);
+  // The escaped user agent is unescaped on both paths.
+  bool saw_escaped = false;
+  for (const Event& e : a.events)
+    if (e.uid == "Cu") saw_escaped = e.As<HttpBody>()->user_agent == "caf\xc3\xa9 \"x\"";
+  EXPECT_TRUE(saw_escaped);
+}
+
 TEST(ZeekSniff, RecognisesTsvByItsSeparatorHeader) {
   EXPECT_EQ(SniffZeekTsv(ReadTestData("conn_008.log"), ""), 100);
   EXPECT_EQ(SniffZeekTsv(ReadTestData("http_007.json"), "http.log"), 0);

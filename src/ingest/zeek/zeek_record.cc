@@ -196,8 +196,36 @@ bool ParseAddr(std::string_view s, IpAddr& out) {
 
 namespace {
 
+// The common shape, inline: up to 12 integer digits, '.', up to 6 fraction digits (what
+// Zeek writes for time and interval). Anything else goes to the general parsers below.
+inline bool ParseSecondsFast(std::string_view s, Micros& out) {
+  const char* p = s.data();
+  const char* end = p + s.size();
+  if (s.empty() || s.size() > 19) return false;
+  int64_t secs = 0;
+  const char* int_start = p;
+  while (p < end && static_cast<unsigned char>(*p - '0') <= 9) secs = secs * 10 + (*p++ - '0');
+  if (p == int_start || p - int_start > 12) return false;
+  if (p == end) {
+    out = secs * kMicrosPerSecond;
+    return true;
+  }
+  if (*p++ != '.' || end - p > 6) return false;
+  int64_t frac = 0;
+  int digits = 0;
+  while (p < end && static_cast<unsigned char>(*p - '0') <= 9) {
+    frac = frac * 10 + (*p++ - '0');
+    ++digits;
+  }
+  if (p != end) return false;
+  static constexpr int64_t kScale[] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+  out = secs * kMicrosPerSecond + frac * kScale[digits];
+  return true;
+}
+
 // Zeek intervals and JSON epoch times: "0.012744", "1599755438.238535", "-0.5", "1.5e9".
 bool ParseSeconds(std::string_view s, Micros& out) {
+  if (ParseSecondsFast(s, out)) return true;
   if (auto v = ParseEpochSeconds(s)) {
     out = *v;
     return true;

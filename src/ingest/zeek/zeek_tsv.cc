@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "ingest/zeek/zeek_scan.h"
+
 namespace vigil::ingest::zeek {
 
 namespace {
@@ -120,8 +122,7 @@ void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
   const bool unset_is_one = unset_field_.size() == 1;
   size_t col = 0;
   for (;;) {
-    const char* q = static_cast<const char*>(std::memchr(p, sep_, static_cast<size_t>(end - p)));
-    if (q == nullptr) q = end;
+    const char* q = FindByte(p, end, sep_);
     if (col < ncols) {
       Field f = columns_[col];
       if (f != Field::kIgnore) {
