@@ -53,9 +53,9 @@ bool AlertsDecoder::DecodeDocument(std::string_view text, const SourcePos& pos,
       rejects.push_back(MakeReject(pos, "bad-json", "alert is not a JSON object", text));
       return false;
     }
-    bool ok = DecodeAlert(top, text, pos, text.data(), events, rejects);
+    AlertResult res = DecodeAlert(top, text, pos, text.data(), events, rejects);
     page.alerts = events.size() - before;
-    return ok;
+    return res == AlertResult::kOk;
   }
   simdjson::ondemand::array items;
   if (err || arr.get_array().get(items)) {
@@ -81,7 +81,12 @@ bool AlertsDecoder::DecodeDocument(std::string_view text, const SourcePos& pos,
                                    "page item is not a JSON object", std::string_view(at, 40)));
       continue;
     }
-    (void)DecodeAlert(obj, text, pos, at, events, rejects);
+    if (DecodeAlert(obj, text, pos, at, events, rejects) == AlertResult::kBroken) {
+      // The page breaks off inside: what came before it in the page is dropped too, so the
+      // page is all or nothing (a poller fetches it again rather than keep half of it).
+      events.resize(before);
+      return false;
+    }
   }
   value link;
   if (!top.find_field_unordered("@odata.nextLink").get(link)) {
@@ -92,7 +97,7 @@ bool AlertsDecoder::DecodeDocument(std::string_view text, const SourcePos& pos,
   return true;
 }
 
-bool AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePos& doc_pos,
+AlertsDecoder::AlertResult AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePos& doc_pos,
                                 const char* at, std::vector<Event>& events,
                                 std::vector<Reject>& rejects) {
   Event e;
@@ -106,7 +111,7 @@ bool AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePo
     value v;
     if (field.unescaped_key().get(key) || field.value().get(v)) {
       rejects.push_back(MakeReject(e.pos, "bad-json", "alert object breaks off", {at, 40}));
-      return false;
+      return AlertResult::kBroken;
     }
     switch (key.size() ? key[0] : 0) {
       case 'a':
@@ -166,7 +171,7 @@ bool AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePo
     if (nested.iterate(Padded(incident_alerts)).get(nd) || nd.get_array().get(arr)) {
       rejects.push_back(MakeReject(e.pos, "bad-json", "incident \"alerts\" is not an array",
                                    incident_alerts));
-      return false;
+      return AlertResult::kBadAlert;
     }
     for (auto el : arr) {
       value item;
@@ -175,13 +180,13 @@ bool AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePo
       const char* iat = incident_alerts.data();
       if (item.current_location().get(iat)) {}
       if (item.get_object().get(o)) continue;
-      (void)DecodeAlert(o, doc, doc_pos, iat, events, rejects);
+      if (DecodeAlert(o, doc, doc_pos, iat, events, rejects) == AlertResult::kBroken) break;
     }
-    return true;
+    return AlertResult::kOk;
   }
   if (b.alert_id.empty()) {
     rejects.push_back(MakeReject(e.pos, "missing-id", "alert has no \"id\"", {at, 60}));
-    return false;
+    return AlertResult::kBadAlert;
   }
   b.threat_actor = !actor.empty() ? actor : threat;
   b.created = TimeOf(created);
@@ -194,7 +199,7 @@ bool AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePo
                                  "alert has neither a lastUpdateDateTime nor a createdDateTime "
                                  "that parses",
                                  {at, 60}));
-    return false;
+    return AlertResult::kBadAlert;
   }
   if (!b.evidence.empty()) DecodeEvidence(b.evidence, b);
   e.uid = b.alert_id;
@@ -204,7 +209,7 @@ bool AlertsDecoder::DecodeAlert(object obj, std::string_view doc, const SourcePo
     e.raw = rest.substr(0, ValueExtent(rest));
   }
   events.push_back(e);
-  return true;
+  return AlertResult::kOk;
 }
 
 void AlertsDecoder::DecodeEvidence(std::string_view evidence, EdrAlertBody& b) {

@@ -54,8 +54,10 @@ class AlertsDecoder : public Decoder {
   StringArena& arena() { return arena_; }
 
  private:
-  // Parses one alert object at `pos` into an event; false with a reject on a bad alert.
-  bool DecodeAlert(simdjson::ondemand::object obj, std::string_view doc, const SourcePos& doc_pos,
+  enum class AlertResult { kOk, kBadAlert, kBroken };
+  // Parses one alert object at `at` into an event. kBadAlert: this alert was rejected, the
+  // next can be read; kBroken: the JSON breaks off here (rejected), nothing after is usable.
+  AlertResult DecodeAlert(simdjson::ondemand::object obj, std::string_view doc, const SourcePos& doc_pos,
                    const char* at, std::vector<Event>& events, std::vector<Reject>& rejects);
   void DecodeEvidence(std::string_view evidence, EdrAlertBody& body);
 

@@ -119,20 +119,39 @@ TEST(DefenderAlerts, JsonLinesOfAlertsKeepLinesAndRejectBadOnesAlone) {
   EXPECT_EQ(r.rejects[0].line, 2u);
   EXPECT_EQ(r.rejects[1].code, "bad-timestamp");
   EXPECT_EQ(r.rejects[1].line, 3u);
-  // The unterminated string swallows the newline; the bracket scan resynchronises only at
-  // the end of the broken value, which here takes in line 5 as well.
+  // A raw newline inside a string ends the broken record; the next line is read.
+  EXPECT_EQ(r.rejects[2].code, "bad-json");
   EXPECT_EQ(r.rejects[2].line, 4u);
 }
 
 TEST(DefenderAlerts, MalformedPageIsOneRejectWithItsPosition) {
-  std::string text = "\n\n{\"value\":[{\"id\":\"x\",\"createdDateTime\":2024-01-01}]}\n";
+  std::string text =
+      "\n\n{\"value\":[{\"id\":\"a1\",\"createdDateTime\":\"2024-01-01T00:00:00Z\"},"
+      "{\"id\":\"x\",,\"createdDateTime\":\"2024-01-01T00:00:00Z\"}]}\n";
   AlertsDecoder d;
   auto r = DecodeAll(d, text);
+  // All or nothing: the good alert before the break is not kept either.
   EXPECT_TRUE(r.events.empty());
   ASSERT_EQ(r.rejects.size(), 1u);
+  EXPECT_EQ(r.rejects[0].code, "bad-json");
   EXPECT_EQ(r.rejects[0].line, 3u);
-  EXPECT_EQ(r.rejects[0].offset, 2u);
+  EXPECT_GE(r.rejects[0].offset, 2u);
   EXPECT_EQ(r.rejects[0].input, 3u);
+}
+
+TEST(DefenderAlerts, BadAlertInsideAPageIsRejectedAloneAndTheOthersKept) {
+  std::string text =
+      "{\"value\":[{\"id\":\"a1\",\"createdDateTime\":\"2024-01-01T00:00:00Z\"},\n"
+      "{\"id\":\"a2\",\"createdDateTime\":\"never\"},\n"
+      "{\"id\":\"a3\",\"createdDateTime\":\"2024-01-01T00:00:01Z\"}]}";
+  AlertsDecoder d;
+  auto r = DecodeAll(d, text);
+  ASSERT_EQ(r.events.size(), 2u);
+  EXPECT_EQ(r.events[1].pos.line, 3u);
+  ASSERT_EQ(r.rejects.size(), 1u);
+  EXPECT_EQ(r.rejects[0].code, "bad-timestamp");
+  EXPECT_EQ(r.rejects[0].line, 2u);
+  EXPECT_EQ(r.rejects[0].offset, text.find("{\"id\":\"a2"));
 }
 
 TEST(DefenderAlerts, IncompleteTailIsNotConsumedUntilTheEnd) {

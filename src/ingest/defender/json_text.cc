@@ -221,7 +221,9 @@ size_t ForEachJsonValue(std::string_view data, const ChunkStart& start, bool at_
     bool in_string = false;
     uint64_t lines_inside = 0;
     size_t end = std::string_view::npos;
+    bool broken_string = false;
     for (; i < n; ++i) {
+      if (i - pos >= max_value_bytes) break;
       char d = data[i];
       if (in_string) {
         if (d == '\\') {
@@ -229,7 +231,10 @@ size_t ForEachJsonValue(std::string_view data, const ChunkStart& start, bool at_
         } else if (d == '"') {
           in_string = false;
         } else if (d == '\n') {
-          ++lines_inside;  // invalid JSON, but keep line numbers right
+          // A raw newline cannot be inside a JSON string: the record is broken here.
+          broken_string = true;
+          end = i;
+          break;
         }
         continue;
       }
@@ -245,7 +250,13 @@ size_t ForEachJsonValue(std::string_view data, const ChunkStart& start, bool at_
       } else if (d == '\n') {
         ++lines_inside;
       }
-      if (i - pos >= max_value_bytes) break;
+    }
+    if (broken_string) {
+      rejects.push_back(MakeReject(vpos, "bad-json", "a string runs past the end of its line",
+                                   data.substr(pos, end - pos)));
+      line += lines_inside + 1;
+      pos = end + 1;
+      continue;
     }
     if (end == std::string_view::npos) {
       if (i - pos >= max_value_bytes) {
