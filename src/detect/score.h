@@ -7,6 +7,9 @@
 // where s_half (default 8 bits) is the surprise that scores 50: 8 bits halfway, 16 bits 75,
 // 24 bits 87.5. Evidence multipliers (how rare the peer is network-wide, whether the entity
 // is a server) add bits rather than points, so every model stays on the same curve.
+// Models whose clues are never normal rather than rare (a mining-pool domain, a server
+// calling back to its attacker) add fixed, documented amounts of bits per clue instead of
+// a learned -log2(p); docs/models/network.md tables every model's amounts and typical scores.
 // The mapping and the default thresholds (a breach at 60) are calibrated so that on the
 // benign baselines in tests/ a score above 70 is rarer than once per device per month.
 #pragma once
