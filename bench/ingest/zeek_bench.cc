@@ -25,7 +25,7 @@ namespace {
 constexpr size_t kRecords = 200'000;
 constexpr uint32_t kDevices = 100'000;
 constexpr uint32_t kExternal = 100'000;
-constexpr size_t kChunkBytes = 4u << 20;
+constexpr size_t kChunkBytes = 1u << 20;
 
 struct Lcg {
   uint64_t s = 0x2545F4914F6CDD1DULL;

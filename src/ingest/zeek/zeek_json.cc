@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "ingest/zeek/built_strings.h"
 #include "ingest/zeek/zeek_scan.h"
 
 namespace vigil::ingest::zeek {
@@ -12,7 +13,6 @@ namespace od = simdjson::ondemand;
 
 namespace {
 
-constexpr size_t kArenaBlockBytes = 64 * 1024;
 constexpr size_t kMaxJoined = 32;  // array elements joined with ','; longer arrays stay raw
 
 std::string_view TrimRight(std::string_view s) {
@@ -59,8 +59,6 @@ class ZeekJsonDecoder::Impl {
   // `capacity`: readable bytes from line.data() on (at least line.size() + kReadPadding).
   void DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
                   std::vector<Event>& events, std::vector<Reject>& rejects);
-  size_t arena_total_ = 0;
-  uint64_t arena_fallbacks_ = 0;
 
  private:
   // The canonical-form scanner: true when `line` is valid JSON in Zeek's own subset and
@@ -72,7 +70,7 @@ class ZeekJsonDecoder::Impl {
                   bool& is_string);
   // The simdjson path: fills fields_, or returns a reject code.
   const char* ParseWithSimdjson(std::string_view line, size_t capacity);
-  // Joins parts with ',' in the arena; the raw span from first to last when it cannot.
+  // Joins parts with ',' in stable storage; the raw span from first to last when it cannot.
   std::string_view Join(const std::string_view* parts, size_t count, const char* first_begin,
                         const char* last_end);
   // Reads one value into fields_; returns a reject code or nullptr.
@@ -82,8 +80,11 @@ class ZeekJsonDecoder::Impl {
   // line once (On-Demand skips nested values without a depth limit of its own).
   // `level`: the nesting level of the value's container (1 for a top-level field).
   const char* CheckNested(const char* at, size_t level);
-  // Room for n bytes in the arena; nullptr past kMaxArenaBytes.
-  char* ArenaAlloc(size_t n);
+  // `s` (an unescaped string) in stable storage, or `raw` past the storage cap.
+  static std::string_view Stable(std::string_view s, std::string_view raw) {
+    auto v = InternBuiltString(s);
+    return v ? *v : raw;
+  }
 
   od::parser parser_;
   bool fast_path_ = true;
@@ -91,15 +92,11 @@ class ZeekJsonDecoder::Impl {
   std::string_view line_;
   bool depth_checked_ = false;
   bool unsupported_reported_ = false;
-  std::vector<std::unique_ptr<char[]>> arena_blocks_;
-  size_t arena_used_ = 0;  // bytes used in the last block
-  size_t arena_block_size_ = 0;
+  std::string scratch_;  // reused to join arrays before they are interned
 };
 
 ZeekJsonDecoder::ZeekJsonDecoder(bool fast_path) : impl_(std::make_unique<Impl>(fast_path)) {}
 ZeekJsonDecoder::~ZeekJsonDecoder() = default;
-size_t ZeekJsonDecoder::arena_bytes() const { return impl_->arena_total_; }
-uint64_t ZeekJsonDecoder::arena_fallbacks() const { return impl_->arena_fallbacks_; }
 
 const char* ZeekJsonDecoder::Impl::CheckNested(const char* at, size_t level) {
   if (depth_checked_) return nullptr;
@@ -109,23 +106,6 @@ const char* ZeekJsonDecoder::Impl::CheckNested(const char* at, size_t level) {
   if (JsonNestingDepth(std::string_view(at, static_cast<size_t>(end - at))) + level > kMaxJsonDepth)
     return "too-deep";
   return nullptr;
-}
-
-char* ZeekJsonDecoder::Impl::ArenaAlloc(size_t n) {
-  if (arena_total_ + n > kMaxArenaBytes) {
-    ++arena_fallbacks_;
-    return nullptr;
-  }
-  if (arena_blocks_.empty() || arena_used_ + n > arena_block_size_) {
-    size_t size = n > kArenaBlockBytes ? n : kArenaBlockBytes;
-    arena_blocks_.push_back(std::make_unique<char[]>(size));
-    arena_block_size_ = size;
-    arena_used_ = 0;
-  }
-  char* p = arena_blocks_.back().get() + arena_used_;
-  arena_used_ += n;
-  arena_total_ += n;
-  return p;
 }
 
 const char* ZeekJsonDecoder::Impl::ReadIdObject(od::value v) {
@@ -170,10 +150,7 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
       if (std::memchr(s.data(), '\\', s.size()) != nullptr) {
         std::string_view u;
         if (v.get_string().get(u)) return "bad-json";
-        if (char* p = ArenaAlloc(u.size())) {
-          std::memcpy(p, u.data(), u.size());
-          s = std::string_view(p, u.size());
-        }
+        s = Stable(u, s);
       }
       if (f == Field::kTs) fields_.ts_is_string = true;
       fields_.Set(f, s);
@@ -190,7 +167,7 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
       od::array arr;
       if (v.get_array().get(arr)) return "bad-json";
       // Zeek sets/vectors are arrays of scalars. One element (the usual case) is a view into
-      // the input; several are joined with ',' like a TSV set, in the arena.
+      // the input; several are joined with ',' like a TSV set (Join).
       std::string_view parts[kMaxJoined];
       const char* first_begin = nullptr;
       const char* last_end = nullptr;
@@ -218,10 +195,7 @@ const char* ZeekJsonDecoder::Impl::ReadValue(Field f, od::value v) {
         if (et == od::json_type::string && std::memchr(s.data(), '\\', s.size()) != nullptr) {
           std::string_view u;
           if (ev.get_string().get(u)) return "bad-json";
-          if (char* p = ArenaAlloc(u.size())) {
-            std::memcpy(p, u.data(), u.size());
-            s = std::string_view(p, u.size());
-          }
+          s = Stable(u, s);
         }
         if (count < kMaxJoined) parts[count] = s;
         total += s.size() + 1;
@@ -318,18 +292,14 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
 
 std::string_view ZeekJsonDecoder::Impl::Join(const std::string_view* parts, size_t count,
                                              const char* first_begin, const char* last_end) {
-  size_t total = count - 1;
-  for (size_t i = 0; i < count && i < kMaxJoined; ++i) total += parts[i].size();
-  char* p = count <= kMaxJoined ? ArenaAlloc(total) : nullptr;
-  if (p == nullptr)  // past the arena cap, or a very long list: the raw JSON text
-    return std::string_view(first_begin, static_cast<size_t>(last_end - first_begin));
-  size_t n = 0;
+  std::string_view raw(first_begin, static_cast<size_t>(last_end - first_begin));
+  if (count > kMaxJoined) return raw;  // a very long list: the raw JSON text
+  scratch_.clear();
   for (size_t i = 0; i < count; ++i) {
-    if (i) p[n++] = ',';
-    std::memcpy(p + n, parts[i].data(), parts[i].size());
-    n += parts[i].size();
+    if (i) scratch_.push_back(',');
+    scratch_.append(parts[i]);
   }
-  return std::string_view(p, n);
+  return Stable(scratch_, raw);
 }
 
 namespace {

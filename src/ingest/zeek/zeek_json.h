@@ -18,10 +18,10 @@
 //
 // Strings are views into the input when the JSON text has no escapes (nearly always). A
 // string with escapes, and an array with more than one element (joined with ','), must be
-// built: those go into a string arena owned by the decoder, valid as long as the decoder,
-// and capped at kMaxArenaBytes per decoder. Past the cap the raw JSON text is handed on
-// instead (still escaped; for an array its text between the outer quotes), which keeps equal
-// values equal but is not pretty; arena_fallbacks() counts those.
+// built: those go to process-lifetime, deduplicated storage (built_strings.h), so they
+// outlive both the chunk and the decoder. Past that storage's cap, or for an array of more
+// than 32 elements, the raw JSON text is handed on instead (still escaped; for an array its
+// text between the first and last element's quotes).
 //
 // Rejects: "bad-json" (not a JSON object, or malformed), "too-deep" (nesting beyond
 // kMaxJsonDepth), "bad-timestamp", "bad-address", "bad-number" (see BuildEvent), "too-long"
@@ -37,9 +37,6 @@
 
 namespace vigil::ingest::zeek {
 
-// Strings a JSON decoder had to build, kept for the decoder's lifetime.
-inline constexpr size_t kMaxArenaBytes = 64u << 20;  // 64 MiB per decoder
-
 class ZeekJsonDecoder : public Decoder {
  public:
   // `fast_path`: try the canonical-form scanner first (see above); false sends every line
@@ -50,11 +47,8 @@ class ZeekJsonDecoder : public Decoder {
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects) override;
 
-  size_t arena_bytes() const;
-  uint64_t arena_fallbacks() const;
-
  private:
-  // The simdjson parser and the arena live in the .cc file, which alone includes simdjson.h
+  // The simdjson parser lives in the .cc file, which alone includes simdjson.h
   // (so it alone decides which simdjson kernel the On-Demand code is compiled for).
   class Impl;
   std::unique_ptr<Impl> impl_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ingest/registry.h"
+#include "ingest/zeek/built_strings.h"
 #include "ingest/zeek/zeek_sniff.h"
 #include "ingest/zeek/zeek_test_util.h"
 #include "ingest/zeek/zeek_tsv.h"
@@ -189,7 +190,7 @@ TEST(ZeekJson, ReadsNestedIdObjectsAndJoinsArrays) {
   EXPECT_EQ(e.net.resp_h, *IpAddr::Parse("2001:db8::53"));
   EXPECT_EQ(e.net.resp_p, 53);
   EXPECT_EQ(e.As<DnsBody>()->answers, "1.2.3.4,5.6.7.8,a\"b");
-  EXPECT_GT(dec.arena_bytes(), 0u);
+  EXPECT_GT(GetBuiltStringStats().bytes, 0u);
 }
 
 struct BadJson {
@@ -355,6 +356,27 @@ TEST(ZeekJson, SplittingTheInputAtAnyByteGivesIdenticalEvents) {
     };
     ASSERT_EQ(sorted(s), sorted(whole)) << "split at " << split;
   }
+}
+
+TEST(ZeekJson, BuiltStringsOutliveTheDecoder) {
+  // The pipeline drops a file's decoder while that file's events may still be held.
+  std::string text =
+      R"({"ts":5.25,"uid":"Cn","id.orig_h":"10.1.1.1","id.resp_h":"10.1.1.2","proto":"udp","query":"x","answers":["1.2.3.4","5.6.7.8"]})" "\n"
+      R"({"ts":6.25,"uid":"Cu","id.orig_h":"10.1.1.1","id.resp_h":"10.1.1.2","method":"GET","user_agent":"a\\b"})" "\n";
+  Decoded d;
+  {
+    auto dec = std::make_unique<ZeekJsonDecoder>();
+    d = DecodeAll(*dec, text);
+  }
+  ASSERT_EQ(d.events.size(), 2u);
+  std::string answers(d.events[0].As<DnsBody>()->answers);
+  std::string ua(d.events[1].As<HttpBody>()->user_agent);
+  EXPECT_EQ(answers, "1.2.3.4,5.6.7.8");
+  EXPECT_EQ(ua, "a\\b");
+  // Equal built strings share storage.
+  ZeekJsonDecoder again;
+  Decoded e = DecodeAll(again, text);
+  EXPECT_EQ(e.events[0].As<DnsBody>()->answers.data(), d.events[0].As<DnsBody>()->answers.data());
 }
 
 TEST(ZeekJson, CanonicalScannerAndSimdjsonPathGiveTheSameResults) {
