@@ -18,6 +18,10 @@
 #include "core/time.h"
 #include "detect/breach.h"
 
+namespace vigil::config {
+class Config;
+}  // namespace vigil::config
+
 namespace vigil::store {
 
 // What the store knows of one entity (device, external endpoint, identity).
@@ -65,11 +69,12 @@ struct RejectCount {
 struct BreachQuery {
   std::string model;          // exact model name, or empty
   std::string entity;         // entity id, or empty
+  bool include_peer = false;  // with `entity`: also breaches where it is the peer
   int min_score = 0;
   Micros since = 0;           // inclusive, 0 = unbounded
   Micros until = 0;           // exclusive, 0 = unbounded
   bool include_weak = false;
-  size_t limit = 100;
+  size_t limit = 100;         // 0 = no limit
   size_t offset = 0;
 };
 
@@ -81,15 +86,20 @@ class Store {
   // adds events, merges facts, keeps a non-empty name/role).
   virtual Status UpsertEntities(const std::vector<EntityRecord>& entities) = 0;
   virtual Result<std::optional<EntityRecord>> GetEntity(const std::string& id) = 0;
+  // Entities of `type` ("" = every type) ordered by id; limit 0 = no limit.
   virtual Result<std::vector<EntityRecord>> ListEntities(const std::string& type, size_t limit,
                                                          size_t offset) = 0;
 
   virtual Status PutBreaches(const std::vector<detect::Breach>& breaches) = 0;  // by id, replace
+  // Breaches matching every field of `q`, newest first (time, then id, descending).
   virtual Result<std::vector<detect::Breach>> QueryBreaches(const BreachQuery& q) = 0;
   virtual Result<std::optional<detect::Breach>> GetBreach(const std::string& id) = 0;
 
   // Incidents and actions are kept as JSON documents keyed by id (their records are owned
-  // by analyst/ and respond/), with a few indexed columns.
+  // by analyst/ and respond/), with a few indexed columns. Put replaces by id. Lists are
+  // ordered newest first (incidents by start, actions by expires; then id descending);
+  // limit 0 = no limit. Audit rows come oldest first as {action_id, at (RFC 3339),
+  // at_us, who, what, detail}.
   virtual Status PutIncident(const std::string& id, Micros start, Micros end, int score,
                              const std::string& state, const nlohmann::json& doc) = 0;
   virtual Result<std::vector<nlohmann::json>> ListIncidents(size_t limit, size_t offset) = 0;
@@ -107,23 +117,35 @@ class Store {
   virtual Status SaveCheckpoint(const Checkpoint& cp) = 0;
   virtual Result<std::optional<Checkpoint>> LoadCheckpoint() = 0;
 
+  // Adds each count to the row of (input, format, code); the first_* fields of the row
+  // that was there first are kept.
   virtual Status AddRejects(const std::vector<RejectCount>& counts) = 0;
   virtual Result<std::vector<RejectCount>> ListRejects() = 0;
 
   // Per-input ingest counters for the status page: events by format, rejects, last event time.
+  // Put replaces the one stored document; Get returns {} when none was stored.
   virtual Status PutIngestStats(const nlohmann::json& stats) = 0;
   virtual Result<nlohmann::json> GetIngestStats() = 0;
 
   // Device facts from Defender: vulnerabilities per device (replaces the device's list).
   virtual Status PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) = 0;
+  // Returns [] when nothing is stored for the device.
   virtual Result<nlohmann::json> GetVulnerabilities(const std::string& device_id) = 0;
 
+  // The schema version of the open database (the last migration applied).
   virtual int schema_version() const = 0;
 };
 
 // Opens (creating and migrating as needed) the SQLite store in `dir` (dir/vigil.db).
+// `dir` is created if missing. A database written by a newer Vigil (higher schema
+// version) is refused with kInvalidArgument; a file that is not SQLite gives kCorrupt.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& dir);
-// Opens a PostgreSQL store from a libpq connection string.
+// Opens a PostgreSQL store from a libpq connection string ("host=/tmp/pg port=5432
+// dbname=vigil" or a postgresql:// URI), creating and migrating the schema in the
+// connection's search_path. Several Vigil instances may share one database.
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+// Opens the store the config names: store.backend "sqlite" (in `dir`) or "postgres"
+// (store.postgres is the conninfo).
+Result<std::unique_ptr<Store>> OpenStore(const config::Config& cfg, const std::string& dir);
 
 }  // namespace vigil::store
