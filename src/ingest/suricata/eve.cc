@@ -11,7 +11,13 @@ namespace vigil::ingest::suricata {
 
 namespace od = simdjson::ondemand;
 
+EveArena& EveArena::Shared() {
+  static EveArena* arena = new EveArena();  // never destroyed: views must outlive everything
+  return *arena;
+}
+
 bool EveArena::Intern(std::string_view s, std::string_view& out) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (auto it = set_.find(s); it != set_.end()) {
     out = *it;
     return true;

@@ -31,14 +31,16 @@
 // record that needs them), "bad-number" (a port, count or sid out of range),
 // "unsupported-event-type", plus ForEachLine's "too-long".
 //
-// Strings are views into the input; a JSON string with escapes is unescaped into the
-// decoder's arena (capped at kMaxEveArenaBytes, deduplicated; past the cap the raw escaped
-// text is handed out). Steady state allocates nothing per record. Never throws.
+// Strings are views into the input; a JSON string with escapes, and joined DNS answers, go
+// to a process-lifetime arena shared by every eve decoder (deduplicated, thread-safe,
+// capped at kMaxEveArenaBytes; past the cap the raw escaped text / first answer is handed
+// out), because the pipeline may drop a decoder while its events are still held. Steady state allocates nothing per record. Never throws.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,14 +55,18 @@ namespace vigil::ingest::suricata {
 inline constexpr size_t kMaxEveArenaBytes = 16u << 20;  // unescaped/joined strings: 16 MiB
 
 // Append-only, deduplicated string storage with stable addresses, capped at max_bytes.
+// Intern is thread-safe (one mutex; called only for escaped strings and joined answers).
 class EveArena {
  public:
   explicit EveArena(size_t max_bytes = kMaxEveArenaBytes) : max_bytes_(max_bytes) {}
   // A view of a copy of `s` living as long as the arena; false (out untouched) past the cap.
   bool Intern(std::string_view s, std::string_view& out);
   size_t bytes() const { return bytes_; }
+  // The process-lifetime arena every EveDecoder uses.
+  static EveArena& Shared();
 
  private:
+  std::mutex mu_;
   static constexpr size_t kBlockBytes = 64 * 1024;
   std::vector<std::unique_ptr<char[]>> blocks_;
   size_t block_used_ = kBlockBytes;
@@ -103,7 +109,7 @@ class EveDecoder : public Decoder {
 
  private:
   simdjson::ondemand::parser parser_;
-  EveArena arena_;
+  EveArena& arena_ = EveArena::Shared();
   std::string scratch_;
   std::vector<std::string> unsupported_seen_;  // event types already reported, per input
 };

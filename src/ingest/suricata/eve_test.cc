@@ -265,3 +265,21 @@ TEST(SuricataEve, ArenaStopsGrowingAtItsCap) {
 
 }  // namespace
 }  // namespace vigil::ingest::suricata
+
+namespace vigil::ingest::suricata {
+namespace {
+
+TEST(SuricataEve, UnescapedStringsOutliveTheDecoder) {
+  Decoded r;
+  {
+    EveDecoder d;
+    r = DecodeAll(
+        R"({"timestamp":"2024-01-01T00:00:00Z","flow_id":9,"event_type":"http","src_ip":"10.0.0.5","src_port":1,"dest_ip":"203.0.113.9","dest_port":80,"proto":"TCP","http":{"hostname":"z.example","url":"\/only\/in\/the\/arena"}})" "\n",
+        d);
+  }
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].As<HttpBody>()->uri, "/only/in/the/arena");
+}
+
+}  // namespace
+}  // namespace vigil::ingest::suricata
