@@ -64,13 +64,13 @@ const ConnData& Data() {
       uint32_t dev = rng.Next() % kDevices, ext = rng.Next() % kExternal;
       char orig[32], resp[32];
       std::snprintf(orig, sizeof orig, "10.%u.%u.%u", dev >> 16, (dev >> 8) & 255, dev & 255);
-      std::snprintf(resp, sizeof resp, "%u.%u.%u.%u", 20 + ext % 180, (ext >> 8) & 255,
-                    ext & 255, 1 + rng.Next() % 254);
+      std::snprintf(resp, sizeof resp, "%u.%u.%u.%u", 20 + ext % 180, (ext >> 8) & 255, ext & 255,
+                    1 + rng.Next() % 254);
       unsigned op = 1024 + rng.Next() % 60000, rp = (rng.Next() % 4) ? 443 : 80;
       const char* svc = kServices[rng.Next() % 4];
       const char* st = kStates[rng.Next() % 5];
-      unsigned dur_us = rng.Next() % 5000000, ob = rng.Next() % 100000,
-               rb = rng.Next() % 1000000, opk = 1 + rng.Next() % 200, rpk = rng.Next() % 300;
+      unsigned dur_us = rng.Next() % 5000000, ob = rng.Next() % 100000, rb = rng.Next() % 1000000,
+               opk = 1 + rng.Next() % 200, rpk = rng.Next() % 300;
       char line[512];
       int n = std::snprintf(
           line, sizeof line,
@@ -87,8 +87,8 @@ const ConnData& Data() {
           "\"resp_bytes\":%u,\"conn_state\":\"%s\",\"local_orig\":true,\"local_resp\":false,"
           "\"missed_bytes\":0,\"history\":\"ShADadFf\",\"orig_pkts\":%u,\"orig_ip_bytes\":%u,"
           "\"resp_pkts\":%u,\"resp_ip_bytes\":%u}\n",
-          ts, uid, orig, op, resp, rp, svc_json.c_str(), dur_us / 1000000, dur_us % 1000000, ob,
-          rb, st, opk, ob + 40 * opk, rpk, rb + 40 * rpk);
+          ts, uid, orig, op, resp, rp, svc_json.c_str(), dur_us / 1000000, dur_us % 1000000, ob, rb,
+          st, opk, ob + 40 * opk, rpk, rb + 40 * rpk);
       d.json.append(line, static_cast<size_t>(n));
     }
     d.tsv.append("#close\t2024-01-02-00-00-00\n");
@@ -111,8 +111,9 @@ size_t DecodeInChunks(Decoder& dec, const std::string& text, std::vector<Event>&
     std::string_view chunk(text.data() + pos, len);
     size_t used = dec.Decode(chunk, ChunkStart{0, line, pos}, at_end, events, rejects);
     total += events.size();
-    for (const char* p = chunk.data(); (p = static_cast<const char*>(std::memchr(
-                                            p, '\n', static_cast<size_t>(chunk.data() + used - p))));
+    for (const char* p = chunk.data();
+         (p = static_cast<const char*>(
+              std::memchr(p, '\n', static_cast<size_t>(chunk.data() + used - p))));
          ++p)
       ++line;
     pos += used;

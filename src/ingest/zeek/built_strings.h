@@ -23,8 +23,8 @@ inline constexpr size_t kMaxBuiltStringBytes = 64u << 20;  // 64 MiB per process
 std::optional<std::string_view> InternBuiltString(std::string_view s);
 
 struct BuiltStringStats {
-  size_t bytes = 0;          // stored so far
-  uint64_t fallbacks = 0;    // strings refused because of the cap
+  size_t bytes = 0;        // stored so far
+  uint64_t fallbacks = 0;  // strings refused because of the cap
 };
 BuiltStringStats GetBuiltStringStats();
 

@@ -25,8 +25,8 @@ int SniffZeekTsv(std::string_view head, std::string_view /*path*/) {
 
 int SniffZeekJson(std::string_view head, std::string_view /*path*/) {
   size_t i = 0;
-  while (i < head.size() && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' ||
-                             head[i] == '\n'))
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
     ++i;
   if (i >= head.size() || head[i] != '{') return 0;
   size_t nl = head.find('\n', i);
@@ -35,9 +35,9 @@ int SniffZeekJson(std::string_view head, std::string_view /*path*/) {
       Contains(line, "\"Records\"") || Contains(line, "\"eventSource\""))
     return 0;
   if (!Contains(line, "\"ts\"")) return 0;
-  bool conn_like = Contains(line, "\"uid\"") &&
-                   (Contains(line, "\"id.orig_h\"") || Contains(line, "\"id\":{") ||
-                    Contains(line, "\"id\": {"));
+  bool conn_like =
+      Contains(line, "\"uid\"") && (Contains(line, "\"id.orig_h\"") || Contains(line, "\"id\":{") ||
+                                    Contains(line, "\"id\": {"));
   bool files_like = Contains(line, "\"fuid\"");
   return conn_like || files_like ? 90 : 0;
 }

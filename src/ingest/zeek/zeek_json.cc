@@ -16,8 +16,8 @@ namespace {
 constexpr size_t kMaxJoined = 32;  // array elements joined with ','; longer arrays stay raw
 
 std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
@@ -38,8 +38,10 @@ size_t JsonNestingDepth(std::string_view json) {
   for (size_t i = 0; i < json.size(); ++i) {
     char c = json[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == '"') {
@@ -66,8 +68,9 @@ class ZeekJsonDecoder::Impl {
   bool FastScan(std::string_view line);
   inline bool FastValue(Field f, const char*& p, const char* end);
   bool FastArray(Field f, const char*& p, const char* end);
-  inline __attribute__((always_inline)) bool FastScalar(const char*& p, const char* end, std::string_view& out, bool& is_null,
-                  bool& is_string);
+  inline __attribute__((always_inline)) bool FastScalar(const char*& p, const char* end,
+                                                        std::string_view& out, bool& is_null,
+                                                        bool& is_string);
   // The simdjson path: fills fields_, or returns a reject code.
   const char* ParseWithSimdjson(std::string_view line, size_t capacity);
   // Joins parts with ',' in stable storage; the raw span from first to last when it cannot.
@@ -121,10 +124,14 @@ const char* ZeekJsonDecoder::Impl::ReadIdObject(od::value v) {
     if (q == nullptr) return "bad-json";
     std::string_view key(k, static_cast<size_t>(q - k));
     Field f = Field::kIgnore;
-    if (key == "orig_h") f = Field::kOrigH;
-    else if (key == "orig_p") f = Field::kOrigP;
-    else if (key == "resp_h") f = Field::kRespH;
-    else if (key == "resp_p") f = Field::kRespP;
+    if (key == "orig_h")
+      f = Field::kOrigH;
+    else if (key == "orig_p")
+      f = Field::kOrigP;
+    else if (key == "resp_h")
+      f = Field::kRespH;
+    else if (key == "resp_p")
+      f = Field::kRespP;
     od::value inner = fld.value();
     if (f == Field::kIgnore) {
       od::json_type t;
@@ -289,7 +296,6 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
   }
 }
 
-
 std::string_view ZeekJsonDecoder::Impl::Join(const std::string_view* parts, size_t count,
                                              const char* first_begin, const char* last_end) {
   std::string_view raw(first_begin, static_cast<size_t>(last_end - first_begin));
@@ -373,7 +379,8 @@ bool ZeekJsonDecoder::Impl::FastScalar(const char*& p, const char* end, std::str
   return false;
 }
 
-__attribute__((noinline)) bool ZeekJsonDecoder::Impl::FastArray(Field f, const char*& p, const char* end) {
+__attribute__((noinline)) bool ZeekJsonDecoder::Impl::FastArray(Field f, const char*& p,
+                                                                const char* end) {
   {
     ++p;
     std::string_view parts[kMaxJoined];
@@ -485,7 +492,7 @@ size_t ZeekJsonDecoder::Decode(std::string_view data, const ChunkStart& start, b
   return ForEachLine(data, start, at_end, rejects,
                      [&](std::string_view line, const SourcePos& pos) {
                        impl_->DecodeLine(line, static_cast<size_t>(readable_end - line.data()), pos,
-                                  events, rejects);
+                                         events, rejects);
                      });
 }
 

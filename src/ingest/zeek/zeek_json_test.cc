@@ -204,17 +204,43 @@ TEST(ZeekJson, RejectsEachKindOfBadRecordWithCodeLineAndOffset) {
       R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"tcp","conn_state":"SF"})"
       "\n";
   const BadJson cases[] = {
-      {"truncated", R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1")" "\n", "bad-json"},
+      {"truncated",
+       R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1")"
+       "\n",
+       "bad-json"},
       {"not json", "hello world\n", "bad-json"},
       {"array", "[1,2,3]\n", "bad-json"},
-      {"trailing", R"({"ts":1.5,"uid":"Cg","conn_state":"SF"} x)" "\n", "bad-json"},
-      {"bad string", R"({"ts":1.5,"uid":"Cg,"conn_state":"SF"})" "\n", "bad-json"},
-      {"ts", R"({"ts":"yesterday","uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n", "bad-timestamp"},
-      {"no ts", R"({"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n", "bad-timestamp"},
-      {"addr", R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n", "bad-address"},
-      {"port", R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.orig_p":70000,"id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n", "bad-number"},
-      {"count", R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","orig_bytes":-3})" "\n", "bad-number"},
-      {"deep field", R"({"ts":1.5,"uid":"Cg","x":)" + std::string(100, '[') + std::string(100, ']') + "}\n", "too-deep"},
+      {"trailing",
+       R"({"ts":1.5,"uid":"Cg","conn_state":"SF"} x)"
+       "\n",
+       "bad-json"},
+      {"bad string",
+       R"({"ts":1.5,"uid":"Cg,"conn_state":"SF"})"
+       "\n",
+       "bad-json"},
+      {"ts",
+       R"({"ts":"yesterday","uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+       "\n",
+       "bad-timestamp"},
+      {"no ts",
+       R"({"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+       "\n",
+       "bad-timestamp"},
+      {"addr",
+       R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+       "\n",
+       "bad-address"},
+      {"port",
+       R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.orig_p":70000,"id.resp_h":"10.0.0.2","conn_state":"SF"})"
+       "\n",
+       "bad-number"},
+      {"count",
+       R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","orig_bytes":-3})"
+       "\n",
+       "bad-number"},
+      {"deep field",
+       R"({"ts":1.5,"uid":"Cg","x":)" + std::string(100, '[') + std::string(100, ']') + "}\n",
+       "too-deep"},
   };
   for (const BadJson& c : cases) {
     SCOPED_TRACE(c.name);
@@ -232,8 +258,10 @@ TEST(ZeekJson, RejectsEachKindOfBadRecordWithCodeLineAndOffset) {
 }
 
 TEST(ZeekJson, HundredThousandOpenBracketsAreRejectedAsTooDeep) {
-  std::string text = std::string(100000, '[') + "\n" +
-                     R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n";
+  std::string text =
+      std::string(100000, '[') + "\n" +
+      R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+      "\n";
   ZeekJsonDecoder dec;
   Decoded d = DecodeAll(dec, text);
   ASSERT_EQ(d.rejects.size(), 1u);
@@ -256,7 +284,8 @@ TEST(ZeekJson, HundredThousandOpenBracketsAreRejectedAsTooDeep) {
 
 TEST(ZeekJson, LineOverTheCapIsRejectedAsTooLong) {
   std::string good =
-      R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n";
+      R"({"ts":1.5,"uid":"Cg","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+      "\n";
   std::string big = R"({"ts":1.5,"uid":")" + std::string(kMaxRecordBytes, 'u') + "\"}\n";
   ZeekJsonDecoder dec;
   Decoded d = DecodeAll(dec, good + big + good);
@@ -311,17 +340,19 @@ std::string Summary(const std::vector<Event>& ev, const std::vector<Reject>& rj)
   std::string out;
   for (const Event& e : ev) {
     out += std::to_string(e.pos.line) + ":" + std::to_string(e.pos.offset) + ":" +
-           std::to_string(e.time) + ":" + std::string(e.uid) + ":" + e.net.orig_h.ToString() +
-           ":" + std::to_string(e.net.resp_p) + ":" + std::string(e.raw);
+           std::to_string(e.time) + ":" + std::string(e.uid) + ":" + e.net.orig_h.ToString() + ":" +
+           std::to_string(e.net.resp_p) + ":" + std::string(e.raw);
     if (auto* h = e.As<HttpBody>()) out += std::string(h->user_agent) + std::string(h->host);
     out += "\n";
   }
-  for (const Reject& r : rj) out += "R" + std::to_string(r.line) + ":" + std::to_string(r.offset) + r.code + "\n";
+  for (const Reject& r : rj)
+    out += "R" + std::to_string(r.line) + ":" + std::to_string(r.offset) + r.code + "\n";
   return out;
 }
 
 TEST(ZeekJson, SplittingTheInputAtAnyByteGivesIdenticalEvents) {
-  std::string text = ReadTestData("http_007.json") + "{\"broken\n" + ReadTestData("files_synthetic.json");
+  std::string text =
+      ReadTestData("http_007.json") + "{\"broken\n" + ReadTestData("files_synthetic.json");
   std::string whole;
   {
     ZeekJsonDecoder dec;
@@ -340,7 +371,8 @@ TEST(ZeekJson, SplittingTheInputAtAnyByteGivesIdenticalEvents) {
     ev.clear();
     rj.clear();
     std::string b = text.substr(used) + std::string(kReadPadding, '"');
-    dec.Decode(std::string_view(b.data(), text.size() - used), ChunkStart{0, line, used}, true, ev, rj);
+    dec.Decode(std::string_view(b.data(), text.size() - used), ChunkStart{0, line, used}, true, ev,
+               rj);
     s += Summary(ev, rj);
     // Reorder: rejects of the first chunk print after its events; compare as sets of lines.
     auto sorted = [](std::string x) {
@@ -361,8 +393,10 @@ TEST(ZeekJson, SplittingTheInputAtAnyByteGivesIdenticalEvents) {
 TEST(ZeekJson, BuiltStringsOutliveTheDecoder) {
   // The pipeline drops a file's decoder while that file's events may still be held.
   std::string text =
-      R"({"ts":5.25,"uid":"Cn","id.orig_h":"10.1.1.1","id.resp_h":"10.1.1.2","proto":"udp","query":"x","answers":["1.2.3.4","5.6.7.8"]})" "\n"
-      R"({"ts":6.25,"uid":"Cu","id.orig_h":"10.1.1.1","id.resp_h":"10.1.1.2","method":"GET","user_agent":"a\\b"})" "\n";
+      R"({"ts":5.25,"uid":"Cn","id.orig_h":"10.1.1.1","id.resp_h":"10.1.1.2","proto":"udp","query":"x","answers":["1.2.3.4","5.6.7.8"]})"
+      "\n"
+      R"({"ts":6.25,"uid":"Cu","id.orig_h":"10.1.1.1","id.resp_h":"10.1.1.2","method":"GET","user_agent":"a\\b"})"
+      "\n";
   Decoded d;
   {
     auto dec = std::make_unique<ZeekJsonDecoder>();
@@ -384,18 +418,41 @@ TEST(ZeekJson, CanonicalScannerAndSimdjsonPathGiveTheSameResults) {
                      ReadTestData("dns_005.json") + ReadTestData("ssl_008.json") +
                      ReadTestData("files_synthetic.json") + ReadTestData("ssh_007.json");
   // Lines only the simdjson path reads, and lines both must reject.
-  text += R"({ "ts" : 1.5, "uid":"Cw", "id.orig_h":"10.0.0.1", "id.resp_h":"10.0.0.2", "conn_state":"SF" })" "\n";
-  text += R"({"ts":2.5,"uid":"Cu","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","user_agent":"caf\u00e9 \"x\"","host":"h\u00e9"})" "\n";
-  text += "{\"ts\":3.5,\"uid\":\"Cn\",\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"method\":\"GET\",\"user_agent\":\"\xc3\xa9t\xc3\xa9\"}\n";
-  text += "{\"ts\":3.5,\"uid\":\"Cn\",\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"method\":\"GET\",\"user_agent\":\"\xff\xfe\"}\n";
-  text += R"({"ts":4.5,"uid":"Ca","id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"::2","resp_p":2},"proto":"udp","query":"q","answers":["a","b",7,true]})" "\n";
-  text += R"({"ts":01,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n";
-  text += R"({"ts":1.,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})" "\n";
-  text += R"({"ts":1.5,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF",})" "\n";
-  text += R"({"ts":1.5,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":tru})" "\n";
-  text += R"({"ts":1.5,"uid":"Cz","id":{"orig_h":"10.0.0.1"},"id.resp_h":"10.0.0.2","conn_state":"SF","x":{}})" "\n";
-  text += R"({"ts":1.5,"uid":"Cz","id":{},"conn_state":"SF","x":[[1]]})" "\n";
-  text += R"({})" "\n" R"({"a":[)" "\n" R"({"a":"b"}})" "\n";
+  text +=
+      R"({ "ts" : 1.5, "uid":"Cw", "id.orig_h":"10.0.0.1", "id.resp_h":"10.0.0.2", "conn_state":"SF" })"
+      "\n";
+  text +=
+      R"({"ts":2.5,"uid":"Cu","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","user_agent":"caf\u00e9 \"x\"","host":"h\u00e9"})"
+      "\n";
+  text +=
+      "{\"ts\":3.5,\"uid\":\"Cn\",\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"method\":"
+      "\"GET\",\"user_agent\":\"\xc3\xa9t\xc3\xa9\"}\n";
+  text +=
+      "{\"ts\":3.5,\"uid\":\"Cn\",\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.2\",\"method\":"
+      "\"GET\",\"user_agent\":\"\xff\xfe\"}\n";
+  text +=
+      R"({"ts":4.5,"uid":"Ca","id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"::2","resp_p":2},"proto":"udp","query":"q","answers":["a","b",7,true]})"
+      "\n";
+  text += R"({"ts":01,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+          "\n";
+  text += R"({"ts":1.,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+          "\n";
+  text +=
+      R"({"ts":1.5,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF",})"
+      "\n";
+  text += R"({"ts":1.5,"uid":"Cz","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":tru})"
+          "\n";
+  text +=
+      R"({"ts":1.5,"uid":"Cz","id":{"orig_h":"10.0.0.1"},"id.resp_h":"10.0.0.2","conn_state":"SF","x":{}})"
+      "\n";
+  text += R"({"ts":1.5,"uid":"Cz","id":{},"conn_state":"SF","x":[[1]]})"
+          "\n";
+  text += R"({})"
+          "\n"
+          R"({"a":[)"
+          "\n"
+          R"({"a":"b"}})"
+          "\n";
   ZeekJsonDecoder fast(true), slow(false);
   Decoded a = DecodeAll(fast, text);
   Decoded b = DecodeAll(slow, text);
@@ -421,20 +478,28 @@ TEST(ZeekSniff, RecognisesZeekJsonButNotSuricataOrCloudTrail) {
   EXPECT_GT(SniffZeekJson(ReadTestData("files_synthetic.json"), ""), 50);
   EXPECT_GT(SniffZeekJson(R"({"ts":1.0,"uid":"C1","id":{"orig_h":"10.0.0.1"}})", ""), 50);
   // Suricata eve.json (it has "ts"-like "timestamp" and flow ids, and "event_type").
-  EXPECT_EQ(SniffZeekJson(
-                R"({"timestamp":"2023-02-22T01:00:00.000000+0000","flow_id":1,"event_type":"flow","src_ip":"10.0.0.1","ts":1,"uid":"x","id.orig_h":"y"})",
-                ""),
-            0);
+  EXPECT_EQ(
+      SniffZeekJson(
+          R"({"timestamp":"2023-02-22T01:00:00.000000+0000","flow_id":1,"event_type":"flow","src_ip":"10.0.0.1","ts":1,"uid":"x","id.orig_h":"y"})",
+          ""),
+      0);
   // CloudTrail, as a Records document and as one record a line.
-  EXPECT_EQ(SniffZeekJson(R"({"Records":[{"eventVersion":"1.08","eventTime":"2020-09-14T01:19:40Z"}]})", ""), 0);
-  EXPECT_EQ(SniffZeekJson(R"({"eventVersion":"1.08","ts":1,"uid":"x","id.orig_h":"y","eventSource":"s3.amazonaws.com"})", ""), 0);
+  EXPECT_EQ(SniffZeekJson(
+                R"({"Records":[{"eventVersion":"1.08","eventTime":"2020-09-14T01:19:40Z"}]})", ""),
+            0);
+  EXPECT_EQ(
+      SniffZeekJson(
+          R"({"eventVersion":"1.08","ts":1,"uid":"x","id.orig_h":"y","eventSource":"s3.amazonaws.com"})",
+          ""),
+      0);
   EXPECT_EQ(SniffZeekJson(ReadTestData("conn_008.log"), ""), 0);
   EXPECT_EQ(SniffZeekJson("", ""), 0);
   EXPECT_EQ(SniffZeekJson("{\"ts\":1}", ""), 0);
 }
 
 TEST(ZeekSniff, RegistrySniffPicksTheRightZeekFormat) {
-  const FormatInfo* json = FormatRegistry::Global().Sniff(ReadTestData("http_007.json"), "http.log");
+  const FormatInfo* json =
+      FormatRegistry::Global().Sniff(ReadTestData("http_007.json"), "http.log");
   ASSERT_NE(json, nullptr);
   EXPECT_EQ(json->name, "zeek-json");
   EXPECT_EQ(json->make()->format(), "zeek-json");

@@ -7,13 +7,20 @@ namespace vigil::ingest::zeek {
 
 const char* LogTypeName(LogType t) {
   switch (t) {
-    case LogType::kConn: return "conn";
-    case LogType::kHttp: return "http";
-    case LogType::kDns: return "dns";
-    case LogType::kSsl: return "ssl";
-    case LogType::kFiles: return "files";
-    case LogType::kOther: return "other";
-    case LogType::kUnknown: break;
+    case LogType::kConn:
+      return "conn";
+    case LogType::kHttp:
+      return "http";
+    case LogType::kDns:
+      return "dns";
+    case LogType::kSsl:
+      return "ssl";
+    case LogType::kFiles:
+      return "files";
+    case LogType::kOther:
+      return "other";
+    case LogType::kUnknown:
+      break;
   }
   return "unknown";
 }
@@ -171,16 +178,25 @@ bool ParseAddr(std::string_view s, IpAddr& out) {
     bool ok = true;
     for (char c : s) {
       if (c == '.') {
-        if (digits == 0 || ++parts > 3) { ok = false; break; }
+        if (digits == 0 || ++parts > 3) {
+          ok = false;
+          break;
+        }
         addr = (addr << 8) | part;
         part = 0;
         digits = 0;
         continue;
       }
       unsigned d = static_cast<unsigned char>(c) - '0';
-      if (d > 9 || ++digits > 3) { ok = false; break; }
+      if (d > 9 || ++digits > 3) {
+        ok = false;
+        break;
+      }
       part = part * 10 + d;
-      if (part > 255) { ok = false; break; }
+      if (part > 255) {
+        ok = false;
+        break;
+      }
     }
     if (ok && parts == 3 && digits > 0) {
       out = IpAddr::V4((addr << 8) | part);
@@ -248,10 +264,10 @@ std::string_view FirstElement(std::string_view s) {
 
 bool IsTrue(std::string_view s) { return s == "T" || s == "true"; }
 
-#define VIGIL_NUM(field, dst)                                                   \
-  do {                                                                          \
-    if (f.Has(field) && !ParseU64(f.Get(field), dst))                           \
-      return {"bad-number", "a count field is not a non-negative integer"};     \
+#define VIGIL_NUM(field, dst)                                               \
+  do {                                                                      \
+    if (f.Has(field) && !ParseU64(f.Get(field), dst))                       \
+      return {"bad-number", "a count field is not a non-negative integer"}; \
   } while (0)
 
 BuildError FillTuple(const RecordFields& f, Event& ev, bool required) {

@@ -42,8 +42,9 @@ inline const char* FindJsonStringSpecial(const char* p, const char* end) {
   while (p < end) {
     __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     // Signed compare: bytes >= 0x80 are negative, so "< 0x20" catches them too.
-    __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)),
-                                _mm_cmplt_epi8(b, space));
+    __m128i hits =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)),
+                     _mm_cmplt_epi8(b, space));
     unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
     if (mask) {
       const char* hit = p + __builtin_ctz(mask);

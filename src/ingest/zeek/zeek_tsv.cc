@@ -139,8 +139,8 @@ void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
     p = q + 1;
   }
   if (col < ncols) {
-    rejects.push_back(MakeReject(pos, "short-line", "fewer columns than the #fields header names",
-                                 line));
+    rejects.push_back(
+        MakeReject(pos, "short-line", "fewer columns than the #fields header names", line));
     return;
   }
   Event& ev = events.emplace_back();
@@ -154,10 +154,9 @@ void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
 
 size_t ZeekTsvDecoder::Decode(std::string_view data, const ChunkStart& start, bool at_end,
                               std::vector<Event>& events, std::vector<Reject>& rejects) {
-  return ForEachLine(data, start, at_end, rejects,
-                     [&](std::string_view line, const SourcePos& pos) {
-                       DecodeLine(line, pos, events, rejects);
-                     });
+  return ForEachLine(
+      data, start, at_end, rejects,
+      [&](std::string_view line, const SourcePos& pos) { DecodeLine(line, pos, events, rejects); });
 }
 
 }  // namespace vigil::ingest::zeek

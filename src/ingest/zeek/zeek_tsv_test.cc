@@ -161,7 +161,8 @@ TEST(ZeekTsv, DecodesSslFieldByField) {
   EXPECT_EQ(t->server_name, "array614.prod.do.dsp.mp.microsoft.com");
   EXPECT_EQ(t->version, "TLSv12");
   EXPECT_TRUE(t->established);
-  EXPECT_EQ(t->subject, "CN=*.prod.do.dsp.mp.microsoft.com,OU=DSP,O=Microsoft,L=Redmond,ST=WA,C=US");
+  EXPECT_EQ(t->subject,
+            "CN=*.prod.do.dsp.mp.microsoft.com,OU=DSP,O=Microsoft,L=Redmond,ST=WA,C=US");
   EXPECT_EQ(t->issuer.substr(0, 56), "CN=Microsoft ECC Content Distribution Secure Server CA 2");
   EXPECT_EQ(t->ja3, "");
 }
@@ -288,18 +289,41 @@ struct BadCase {
 };
 
 TEST(ZeekTsv, RejectsEachKindOfBadLineWithCodeLineAndOffset) {
-  const std::string header = ReadTestData("conn_008.log").substr(0, OffsetOf(ReadTestData("conn_008.log"), "1655071198"));
+  const std::string header =
+      ReadTestData("conn_008.log").substr(0, OffsetOf(ReadTestData("conn_008.log"), "1655071198"));
   const std::string good =
-      "1655071198.444458\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tBenign\tx\n";
+      "1655071198.444458\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1."
+      "0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tBenign\tx\n";
   const BadCase cases[] = {
       {"short", "1655071198.444458\tCa\t10.0.0.1\t1\t10.0.0.2\n", "short-line"},
-      {"ts", "16550x1198.4\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-timestamp"},
-      {"unset ts", "-\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-timestamp"},
-      {"addr", "1.0\tCa\t10.0.0.256\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-address"},
-      {"addr6", "1.0\tCa\t10.0.0.1\t1\tfe80:::1\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-address"},
-      {"port", "1.0\tCa\t10.0.0.1\t65536\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-number"},
-      {"count", "1.0\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t-5\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-number"},
-      {"duration", "1.0\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\tabc\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n", "bad-number"},
+      {"ts",
+       "16550x1198.4\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1."
+       "0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)\tB\tx\n",
+       "bad-timestamp"},
+      {"unset ts",
+       "-\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)"
+       "\tB\tx\n",
+       "bad-timestamp"},
+      {"addr",
+       "1.0\tCa\t10.0.0.256\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)"
+       "\tB\tx\n",
+       "bad-address"},
+      {"addr6",
+       "1.0\tCa\t10.0.0.1\t1\tfe80:::1\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)"
+       "\tB\tx\n",
+       "bad-address"},
+      {"port",
+       "1.0\tCa\t10.0.0.1\t65536\t10.0.0.2\t2\ttcp\t-\t1.0\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t("
+       "empty)\tB\tx\n",
+       "bad-number"},
+      {"count",
+       "1.0\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\t1.0\t-5\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)"
+       "\tB\tx\n",
+       "bad-number"},
+      {"duration",
+       "1.0\tCa\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\t-\tabc\t1\t2\tSF\tT\tF\t0\tS\t1\t1\t1\t1\t(empty)"
+       "\tB\tx\n",
+       "bad-number"},
   };
   for (const BadCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -311,7 +335,8 @@ TEST(ZeekTsv, RejectsEachKindOfBadLineWithCodeLineAndOffset) {
     EXPECT_EQ(d.rejects[0].code, c.code);
     EXPECT_EQ(d.rejects[0].line, 10u);
     EXPECT_EQ(d.rejects[0].offset, header.size() + good.size());
-    EXPECT_EQ(d.rejects[0].snippet, c.line.substr(0, std::min<size_t>(c.line.size() - 1, kMaxSnippetBytes)));
+    EXPECT_EQ(d.rejects[0].snippet,
+              c.line.substr(0, std::min<size_t>(c.line.size() - 1, kMaxSnippetBytes)));
     EXPECT_EQ(d.events[1].pos.line, 11u);
   }
 }
