@@ -241,7 +241,7 @@ class ExecBackend : public Backend {
     if (r->exit_code != 0)
       return Unavailable("exec hook exited with " + std::to_string(r->exit_code) + ": " +
                          Snippet(r->err));
-    return "exec hook " + std::string(event) + " ok" + (r->out.empty() ? "" : ": " + Snippet(r->out, 120));
+    return "exec hook " + std::string(event) + " ok" + (r->out.empty() ? "" : ": " + Snippet(r->out, 400));
   }
   ExecOptions o_;
 };

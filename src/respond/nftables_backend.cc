@@ -10,6 +10,7 @@ using json = nlohmann::json;
 
 bool ValidName(const std::string& s, size_t max, bool allow_dash_dot) {
   if (s.empty() || s.size() > max) return false;
+  if (s[0] == '-' || s[0] == '.') return false;  // never an option to `ip` or a path step
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || (allow_dash_dot && (c == '-' || c == '.'));
