@@ -106,6 +106,7 @@ class PostgresBackend : public Backend {
   }
   std::string RawQuery(const std::string& sql) override {
     PGconn* c = PQconnectdb(conninfo_.c_str());
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
     std::string out;
     if (PQstatus(c) == CONNECTION_OK) {
       PGresult* r = PQexec(c, sql.c_str());
@@ -121,6 +122,7 @@ class PostgresBackend : public Backend {
   // Runs `sql` on the base connection; returns an error text or "".
   std::string Admin(const std::string& sql) {
     PGconn* c = PQconnectdb(base_.c_str());
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
     std::string err;
     if (PQstatus(c) != CONNECTION_OK) {
       err = PQerrorMessage(c);
