@@ -36,7 +36,7 @@ class UnusualCredentialSource : public Model {
     info_.mitre = {"T1078.004"};
     info_.default_threshold = 60;
     info_.params = {
-        {"min_active_days", 3, "Days of history an identity needs before its sources are judged"},
+        {"min_active_days", 5, "Days of history an identity needs before its sources are judged"},
         {"max_identities", 100000, "Identities remembered (least recently seen dropped first)"}};
   }
   const ModelInfo& info() const override { return info_; }
@@ -54,7 +54,10 @@ class UnusualCredentialSource : public Model {
     }
     if (key != 0) s.keys.Observe(key, e.time);
     s.where.Learn(*b, e.time);
-    if (b->source_key != 0) a.sources.Observe(b->source_key, e.time);
+    if (b->source_key != 0) {
+      a.sources.Observe(b->source_key, e.time);
+      a.regions.Observe(b->source_region_key, e.time);
+    }
   }
 
   void Save(learn::StateWriter& w) const override {
@@ -83,8 +86,15 @@ class UnusualCredentialSource : public Model {
   };
   struct Account {
     DailyNovelty sources{4096};
-    void Save(learn::StateWriter& w) const { sources.Save(w); }
-    void Load(learn::StateReader& r) { sources.Load(r); }
+    DailyNovelty regions{1024};
+    void Save(learn::StateWriter& w) const {
+      sources.Save(w);
+      regions.Save(w);
+    }
+    void Load(learn::StateReader& r) {
+      sources.Load(r);
+      regions.Load(r);
+    }
   };
 
   void Judge(const Event& e, const CloudApiBody& b, const State& s, const Account& a, bool login,
@@ -95,7 +105,9 @@ class UnusualCredentialSource : public Model {
     auto acc = a.sources.Peek(b.source_key, e.time);
     std::string account_why;
     if (acc.new_today) {
-      bits += std::min(4.0, 0.5 * SurpriseBits(acc.v.p_new));
+      bits += std::min(5.0, SurpriseBits(acc.v.p_new));
+      auto reg = a.regions.Peek(b.source_region_key, e.time);
+      if (reg.new_today) bits += std::min(2.0, 0.5 * SurpriseBits(reg.v.p_new));
       account_why = "no identity in account " + std::string(b.account_id) +
                     " has used this source before (" + std::to_string(a.sources.distinct()) +
                     " sources known for the account)";
