@@ -1,0 +1,197 @@
+// End-to-end throughput harness (`make bench`). In one run, on a generated conn.log of
+// 1,000,000 records among 100,000 internal devices and 200,000 external hosts (Zeek TSV
+// and Zeek JSON), it prints:
+//   (a) the reference: simdjson counting the documents of the JSON file (iterate_many);
+//   (b) decode-only throughput of zeek-tsv and zeek-json (records/s and MB/s);
+//   (c) end-to-end `vigil replay` (all models on) throughput and peak resident memory;
+// and the ratios the spine issue sets as targets: (b) JSON >= 0.4 (a), TSV >= JSON,
+// (c) >= 0.25 (b).
+//
+// Usage: vigil_throughput [--records N] [--devices N] [--externals N] [--dir DIR] [--vigil PATH]
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <simdjson.h>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ingest/registry.h"
+#include "pipeline/synth.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+struct Rate {
+  double records_per_s = 0;
+  double mb_per_s = 0;
+  uint64_t records = 0;
+};
+
+// Best of three runs, to keep the other core's noise out.
+template <typename F>
+Rate Measure(uint64_t bytes, F&& run) {
+  Rate best;
+  for (int i = 0; i < 3; ++i) {
+    auto a = Clock::now();
+    uint64_t n = run();
+    double s = Seconds(a, Clock::now());
+    Rate r{static_cast<double>(n) / s, static_cast<double>(bytes) / s / 1e6, n};
+    if (r.records_per_s > best.records_per_s) best = r;
+  }
+  return best;
+}
+
+uint64_t DecodeAll(const std::string& format, const std::string& data) {
+  const auto* fmt = vigil::ingest::FormatRegistry::Global().Find(format);
+  if (!fmt) {
+    std::cerr << "format " << format << " is not registered\n";
+    std::exit(2);
+  }
+  auto dec = fmt->make();
+  std::vector<vigil::Event> events;
+  std::vector<vigil::ingest::Reject> rejects;
+  // Chunks as the pipeline reads them (4 MiB), with the padding the contract promises.
+  const size_t chunk = 4u << 20;
+  std::string buf;
+  uint64_t n = 0;
+  size_t pos = 0;
+  uint64_t line = 1;
+  std::string carry;
+  while (pos < data.size() || !carry.empty()) {
+    size_t take = std::min(chunk, data.size() - pos);
+    buf.assign(carry);
+    buf.append(data, pos, take);
+    pos += take;
+    bool at_end = pos >= data.size();
+    size_t len = buf.size();
+    buf.resize(len + vigil::ingest::kReadPadding, '\0');
+    events.clear();
+    rejects.clear();
+    size_t used = dec->Decode(std::string_view(buf.data(), len), {0, line, 0}, at_end, events, rejects);
+    n += events.size();
+    carry.assign(buf.data() + used, len - used);
+    if (at_end) break;
+  }
+  return n;
+}
+
+struct ReplayResult {
+  double seconds = 0;
+  long max_rss_kb = 0;
+  int exit_code = -1;
+};
+
+ReplayResult RunReplay(const std::string& vigil, const std::string& input, const std::string& state) {
+  std::filesystem::remove_all(state);
+  auto a = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string br = state + ".breaches.jsonl";
+    execl(vigil.c_str(), vigil.c_str(), "replay", "--quiet", "--state", state.c_str(), "--breaches", br.c_str(),
+          input.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  struct rusage ru;
+  wait4(pid, &status, 0, &ru);
+  ReplayResult r;
+  r.seconds = Seconds(a, Clock::now());
+  r.max_rss_kb = ru.ru_maxrss;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  uint64_t records = 1'000'000;
+  uint32_t devices = 100'000, externals = 200'000;
+  std::string dir = "bench/data";
+  std::string vigil = "build/vigil";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--records") records = std::stoull(argv[i + 1]);
+    else if (k == "--devices") devices = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    else if (k == "--externals") externals = static_cast<uint32_t>(std::stoul(argv[i + 1]));
+    else if (k == "--dir") dir = argv[i + 1];
+    else if (k == "--vigil") vigil = argv[i + 1];
+  }
+  std::filesystem::create_directories(dir);
+  std::string tsv = dir + "/conn-" + std::to_string(records) + ".log";
+  std::string json = dir + "/conn-" + std::to_string(records) + ".json";
+  if (!std::filesystem::exists(tsv) || !std::filesystem::exists(json)) {
+    std::cout << "generating " << records << " conn records (" << devices << " devices, " << externals
+              << " external hosts)...\n";
+    auto st = vigil::pipeline::WriteBenchConnLog(tsv, json, records, devices, externals);
+    if (!st.ok()) {
+      std::cerr << st.ToString() << "\n";
+      return 2;
+    }
+  }
+  std::string tsv_data = ReadAll(tsv), json_data = ReadAll(json);
+  std::cout << "conn.log: " << records << " records; TSV " << tsv_data.size() / 1e6 << " MB, JSON "
+            << json_data.size() / 1e6 << " MB\n";
+  std::cout << "simdjson implementation: " << simdjson::get_active_implementation()->name() << "\n\n";
+
+  // (a) simdjson counting documents.
+  simdjson::padded_string padded(json_data);
+  Rate ref = Measure(json_data.size(), [&] {
+    simdjson::ondemand::parser parser;
+    simdjson::ondemand::document_stream docs;
+    if (parser.iterate_many(padded, 1 << 20).get(docs)) return uint64_t{0};
+    uint64_t n = 0;
+    for (auto doc : docs) {
+      (void)doc;
+      ++n;
+    }
+    return n;
+  });
+  // (b) decode only.
+  Rate dj = Measure(json_data.size(), [&] { return DecodeAll("zeek-json", json_data); });
+  Rate dt = Measure(tsv_data.size(), [&] { return DecodeAll("zeek-tsv", tsv_data); });
+  // (c) end to end.
+  ReplayResult et = RunReplay(vigil, tsv, dir + "/state-tsv");
+  ReplayResult ej = RunReplay(vigil, json, dir + "/state-json");
+
+  auto row = [](const char* what, double rps, double mbs) {
+    std::printf("  %-44s %12.0f records/s  %8.1f MB/s\n", what, rps, mbs);
+  };
+  std::printf("(a) reference\n");
+  row("simdjson iterate_many, count documents", ref.records_per_s, ref.mb_per_s);
+  std::printf("(b) decode only\n");
+  row("zeek-json", dj.records_per_s, dj.mb_per_s);
+  row("zeek-tsv", dt.records_per_s, dt.mb_per_s);
+  std::printf("(c) end to end: vigil replay, all models on\n");
+  double et_rps = records / et.seconds, ej_rps = records / ej.seconds;
+  row("zeek-tsv", et_rps, tsv_data.size() / et.seconds / 1e6);
+  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", et.max_rss_kb / 1024.0, et.exit_code);
+  row("zeek-json", ej_rps, json_data.size() / ej.seconds / 1e6);
+  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ej.max_rss_kb / 1024.0, ej.exit_code);
+  std::printf("\nratios (targets)\n");
+  std::printf("  decode json / simdjson count      %.2f  (>= 0.40)\n", dj.records_per_s / ref.records_per_s);
+  std::printf("  decode tsv / decode json          %.2f  (>= 1.00)\n", dt.records_per_s / dj.records_per_s);
+  std::printf("  end-to-end tsv / decode tsv       %.2f  (>= 0.25)\n", et_rps / dt.records_per_s);
+  std::printf("  end-to-end json / decode json     %.2f  (>= 0.25)\n", ej_rps / dj.records_per_s);
+  if (dj.records != records || dt.records != records)
+    std::printf("WARNING: decoded %llu json / %llu tsv records of %llu\n", (unsigned long long)dj.records,
+                (unsigned long long)dt.records, (unsigned long long)records);
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Deterministic synthetic telemetry: the demo data set behind `vigil demo` / `make run`,
+// the baselines of detection tests, and the benchmark's large conn.log.
+//
+// Everything is generated from a fixed seed with a small PRNG (SplitMix64), so the same
+// call writes byte-identical files on every machine. docs/demo.md describes the network
+// and the attack story in the demo data set.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/status.h"
+#include "core/time.h"
+
+namespace vigil::pipeline {
+
+// Writes the demo network as Zeek TSV logs (conn.log, http.log, dns.log, ssl.log,
+// files.log) into `dir`: five days of a 45-device office and server network; on day five
+// an internet-facing Next.js server is exploited, calls back, downloads tools, beacons
+// every 60 s and starts mining. Returns the time of the first attack event.
+Result<Micros> WriteDemoDataset(const std::string& dir, uint64_t seed = 42);
+
+// Writes a conn.log of `records` connections among `devices` internal devices and
+// `externals` external hosts, in Zeek TSV (tsv_path) and Zeek JSON (json_path; either may
+// be empty). For throughput benchmarks.
+Status WriteBenchConnLog(const std::string& tsv_path, const std::string& json_path, uint64_t records,
+                         uint32_t devices, uint32_t externals, uint64_t seed = 7);
+
+}  // namespace vigil::pipeline
