@@ -17,6 +17,11 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
+	@$(MAKE) --no-print-directory ui
+
+# The web UI (npm ci from the lock file, vite build) into $(BUILD)/ui, next to the binary.
+ui:
+	bash ui/build.sh $(BUILD)
 
 test: CMAKE_FLAGS += -DVIGIL_WERROR=$(if $(CI),ON,OFF)
 test:
