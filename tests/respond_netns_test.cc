@@ -33,7 +33,7 @@ namespace {
 
 using respond::RunProcess;
 
-int Run(const std::vector<std::string>& argv) {
+int Sh(const std::vector<std::string>& argv) {
   auto r = RunProcess(argv, "", 20 * kMicrosPerSecond);
   return r.ok() ? r->exit_code : -1;
 }
@@ -72,19 +72,19 @@ class NetnsLab : public ::testing::Test {
     c2_ns_ = "vg-c2-" + id;
     veth_i_ = "vgi" + id;
     veth_c_ = "vgc" + id;
-    if (geteuid() != 0 || Run({"ip", "netns", "add", int_ns_}) != 0) {
+    if (geteuid() != 0 || Sh({"ip", "netns", "add", int_ns_}) != 0) {
       GTEST_SKIP() << "network namespaces cannot be created here (needs root and iproute2); "
                       "the nftables end-to-end test is skipped";
     }
     created_ = true;
-    ASSERT_EQ(Run({"ip", "netns", "add", c2_ns_}), 0);
-    ASSERT_EQ(Run({"ip", "link", "add", veth_i_, "type", "veth", "peer", "name", veth_c_}), 0);
-    ASSERT_EQ(Run({"ip", "link", "set", veth_i_, "netns", int_ns_}), 0);
-    ASSERT_EQ(Run({"ip", "link", "set", veth_c_, "netns", c2_ns_}), 0);
+    ASSERT_EQ(Sh({"ip", "netns", "add", c2_ns_}), 0);
+    ASSERT_EQ(Sh({"ip", "link", "add", veth_i_, "type", "veth", "peer", "name", veth_c_}), 0);
+    ASSERT_EQ(Sh({"ip", "link", "set", veth_i_, "netns", int_ns_}), 0);
+    ASSERT_EQ(Sh({"ip", "link", "set", veth_c_, "netns", c2_ns_}), 0);
     auto in = [&](const std::string& ns, std::vector<std::string> cmd) {
       std::vector<std::string> argv = {"ip", "netns", "exec", ns};
       argv.insert(argv.end(), cmd.begin(), cmd.end());
-      return Run(argv);
+      return Sh(argv);
     };
     ASSERT_EQ(in(int_ns_, {"ip", "link", "set", "lo", "up"}), 0);
     ASSERT_EQ(in(c2_ns_, {"ip", "link", "set", "lo", "up"}), 0);
@@ -112,14 +112,14 @@ class NetnsLab : public ::testing::Test {
       waitpid(p, nullptr, 0);
     }
     if (created_) {
-      (void)Run({"ip", "netns", "del", int_ns_});
-      (void)Run({"ip", "netns", "del", c2_ns_});
+      (void)Sh({"ip", "netns", "del", int_ns_});
+      (void)Sh({"ip", "netns", "del", c2_ns_});
     }
   }
 
   // One HTTP GET from the internal host; curl's exit code (0 = worked).
   int Curl(int port) {
-    return Run({"ip", "netns", "exec", int_ns_, "curl", "-s", "-o", "/dev/null", "--max-time", "2",
+    return Sh({"ip", "netns", "exec", int_ns_, "curl", "-s", "-o", "/dev/null", "--max-time", "2",
                 "http://203.0.113.2:" + std::to_string(port) + "/"});
   }
 
@@ -130,7 +130,7 @@ class NetnsLab : public ::testing::Test {
 
 TEST_F(NetnsLab, BeaconIsDetectedBlockedWhileOtherTrafficFlowsAndUnblockedAfterTheDuration) {
   // Another table in the namespace that Vigil must never touch.
-  ASSERT_EQ(Run({"ip", "netns", "exec", int_ns_, "nft", "add", "table", "inet", "other"}), 0);
+  ASSERT_EQ(Sh({"ip", "netns", "exec", int_ns_, "nft", "add", "table", "inet", "other"}), 0);
 
   auto cap = ingest::PcapLiveCapture::Start(veth_i_, int_ns_);
   ASSERT_TRUE(cap.ok()) << cap.status().ToString();
@@ -224,7 +224,7 @@ TEST_F(NetnsLab, BeaconIsDetectedBlockedWhileOtherTrafficFlowsAndUnblockedAfterT
 }
 
 TEST_F(NetnsLab, NftablesBackendExtendsCancelsAndNeverTouchesOtherTables) {
-  ASSERT_EQ(Run({"ip", "netns", "exec", int_ns_, "nft", "add", "table", "ip", "keepme"}), 0);
+  ASSERT_EQ(Sh({"ip", "netns", "exec", int_ns_, "nft", "add", "table", "ip", "keepme"}), 0);
   respond::NftablesOptions o;
   o.netns = int_ns_;
   o.essential.push_back({*IpAddr::Parse("203.0.113.2"), 9090});
