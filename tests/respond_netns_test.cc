@@ -170,8 +170,9 @@ TEST_F(NetnsLab, BeaconIsDetectedBlockedWhileOtherTrafficFlowsAndUnblockedAfterT
   EXPECT_EQ(b.peer->id, "203.0.113.2");
   EXPECT_GE(b.time, capture_start);
   EXPECT_LE(b.time, capture_end);
-  for (const auto& x : breaches)  // the irregular :9090 traffic is not a beacon
+  for (const auto& x : breaches) {  // the irregular :9090 traffic is not a beacon
     EXPECT_EQ(x.details.value("port", 8080), 8080) << x.details.dump();
+  }
 
   // Response: autonomous block of exactly that host:port, for 3 s.
   respond::NftablesOptions o;
