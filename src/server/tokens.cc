@@ -64,12 +64,34 @@ std::string Sha256Hex(std::string_view s) {
 
 Status TokenStore::Load() {
   std::lock_guard<std::mutex> lock(mu_);
-  file_entries_.clear();
+  return LoadLocked();
+}
+
+void TokenStore::ReloadIfChanged() {
+  struct stat st{};
+  int64_t mtime = -1, size = -1;
+  if (::stat(path_.c_str(), &st) == 0) {
+    mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    size = st.st_size;
+  }
+  if (mtime == loaded_mtime_ns_ && size == loaded_size_) return;
+  auto keep = file_entries_;
+  if (!LoadLocked().ok()) file_entries_ = std::move(keep);
+}
+
+Status TokenStore::LoadLocked() {
   struct stat st{};
   if (::stat(path_.c_str(), &st) != 0) {
-    if (errno == ENOENT) return Status::Ok();
+    if (errno == ENOENT) {
+      file_entries_.clear();
+      loaded_mtime_ns_ = loaded_size_ = -1;
+      return Status::Ok();
+    }
     return IoError(path_ + ": " + std::strerror(errno));
   }
+  loaded_mtime_ns_ = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  loaded_size_ = st.st_size;
+  file_entries_.clear();
   if (static_cast<size_t>(st.st_size) > kMaxTokenFileBytes) {
     return LimitExceeded(path_ + ": larger than " + std::to_string(kMaxTokenFileBytes) + " bytes");
   }
@@ -128,6 +150,7 @@ Result<std::string> TokenStore::Create(Role role, const std::string& name) {
                                 .count() *
                             kMicrosPerSecond);
   std::lock_guard<std::mutex> lock(mu_);
+  ReloadIfChanged();  // keep tokens another process created since
   file_entries_.push_back(e);
   Status st = Save();
   if (!st.ok()) {
@@ -142,10 +165,11 @@ void TokenStore::AddConfigured(TokenEntry e) {
   config_entries_.push_back(std::move(e));
 }
 
-std::optional<TokenEntry> TokenStore::Verify(std::string_view token) const {
+std::optional<TokenEntry> TokenStore::Verify(std::string_view token) {
   if (token.empty() || token.size() > kMaxTokenLength) return std::nullopt;
   std::string h = Sha256Hex(token);
   std::lock_guard<std::mutex> lock(mu_);
+  ReloadIfChanged();
   for (const auto* list : {&file_entries_, &config_entries_}) {
     for (const auto& e : *list) {
       if (ConstantTimeEqual(e.sha256, h)) return e;

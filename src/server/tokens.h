@@ -6,6 +6,7 @@
 // Roles are ordered: viewer < responder (may approve and cancel actions) < admin.
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,13 +47,19 @@ class TokenStore {
   Result<std::string> Create(Role role, const std::string& name);
   // Adds an entry from config (not saved to the file).
   void AddConfigured(TokenEntry e);
-  // The entry for a presented token, or nullopt. Constant-time comparison of hashes.
-  std::optional<TokenEntry> Verify(std::string_view token) const;
+  // The entry for a presented token, or nullopt. Constant-time comparison of hashes. Picks
+  // up tokens created by `vigil token create` while the server runs (the file's mtime and
+  // size are checked on each call; a file that no longer parses keeps the last good set).
+  std::optional<TokenEntry> Verify(std::string_view token);
   size_t size() const;
 
  private:
   Status Save() const;
+  Status LoadLocked();
+  void ReloadIfChanged();
   std::string path_;
+  int64_t loaded_mtime_ns_ = -1;
+  int64_t loaded_size_ = -1;
   mutable std::mutex mu_;
   std::vector<TokenEntry> file_entries_;
   std::vector<TokenEntry> config_entries_;

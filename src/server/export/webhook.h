@@ -42,6 +42,8 @@ class WebhookSink : public Sink {
   Status Flush() override { return Status::Ok(); }
   Status Close() override;
 
+  // Attempts per record after the cap (retries + 1).
+  int max_attempts() const { return o_.retries + 1; }
   uint64_t delivered() const { return delivered_; }
   uint64_t dead_lettered() const { return dead_lettered_; }
 
