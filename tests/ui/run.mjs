@@ -28,15 +28,17 @@ function check(cond, what) {
   console.log('ok - ' + what);
 }
 
-const browser = await chromium.launch({
+// A fresh profile each run (playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
+  viewport: { width: 1400, height: 1000 },
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync', '--user-data-dir=' + profile],
+    '--disable-component-update', '--no-first-run', '--disable-sync'],
 });
 let failed = false;
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const page = browser.pages()[0] || (await browser.newPage());
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   const ready = () => page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
