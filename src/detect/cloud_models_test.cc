@@ -2,6 +2,8 @@
 // an administrator, a CI role and two developers, then a seven-step takeover of dev-bob.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -183,6 +185,33 @@ TEST(CloudModels, ServicesAndUnknownIdentitiesAreIgnored) {
       harness::Feed(*m, ctx, e);
     }
     EXPECT_TRUE(ctx.emitted().empty()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::detect::cloud
+
+namespace vigil::detect::cloud {
+namespace {
+
+TEST(CloudSynthetic, WritesOneCloudTrailRecordALinePerEvent) {
+  auto acct = GenerateAccount(7, /*with_attack=*/true);
+  std::string text = ToCloudTrailJsonl(*acct);
+  size_t lines = 0, pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    ASSERT_NE(nl, std::string::npos);
+    auto j = nlohmann::json::parse(text.substr(pos, nl - pos), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << text.substr(pos, 200);
+    EXPECT_EQ(j["eventTime"], FormatRfc3339(acct->events[lines].time));
+    EXPECT_EQ(j["eventName"], std::string(acct->events[lines].As<CloudApiBody>()->event_name));
+    ++lines;
+    pos = nl + 1;
+  }
+  EXPECT_EQ(lines, acct->events.size());
+  // A developer aid: VIGIL_CLOUD_SYNTH_OUT=path writes the four-week account with the attack.
+  if (const char* out = std::getenv("VIGIL_CLOUD_SYNTH_OUT")) {
+    std::ofstream(out) << ToCloudTrailJsonl(*GenerateAccount(28, true));
   }
 }
 

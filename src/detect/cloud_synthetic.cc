@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 namespace vigil::detect::cloud {
 namespace {
 
@@ -303,6 +305,45 @@ std::unique_ptr<SyntheticAccount> GenerateAccount(int days, bool with_attack, ui
     step("cloud/s3-tampering", at(day, 10, 55), at(day, 11, 0) + 117 * kMicrosPerSecond);
   }
   bld.Finish();
+  return out;
+}
+
+std::string ToCloudTrailJsonl(const SyntheticAccount& account) {
+  std::string out;
+  for (const Event& e : account.events) {
+    const auto* b = e.As<CloudApiBody>();
+    if (b == nullptr) continue;
+    auto str = [](std::string_view v) { return std::string(v); };
+    nlohmann::json id = {{"type", str(b->identity_type)}, {"accountId", SyntheticAccount::kAccount}};
+    if (!b->principal_arn.empty()) id["arn"] = str(b->principal_arn);
+    if (!b->user_name.empty()) id["userName"] = str(b->user_name);
+    if (!b->access_key_id.empty()) id["accessKeyId"] = str(b->access_key_id);
+    if (!b->session_issuer_arn.empty())
+      id["sessionContext"] = {{"sessionIssuer", {{"type", "Role"}, {"arn", str(b->session_issuer_arn)}}},
+                              {"attributes", {{"mfaAuthenticated", "false"}}}};
+    nlohmann::json r = {{"eventVersion", "1.08"},
+                        {"userIdentity", id},
+                        {"eventTime", FormatRfc3339(e.time)},
+                        {"eventSource", str(b->event_source)},
+                        {"eventName", str(b->event_name)},
+                        {"awsRegion", str(b->region)},
+                        {"sourceIPAddress", str(b->source_ip)},
+                        {"userAgent", str(b->user_agent)},
+                        {"eventID", str(b->event_id)},
+                        {"readOnly", b->read_only},
+                        {"eventType", str(b->event_type)},
+                        {"recipientAccountId", str(b->account_id)}};
+    r["requestParameters"] = b->request_parameters.empty()
+                                 ? nlohmann::json(nullptr)
+                                 : nlohmann::json::parse(b->request_parameters, nullptr, false);
+    if (!b->console_login_result.empty())
+      r["responseElements"] = {{"ConsoleLogin", str(b->console_login_result)}};
+    else
+      r["responseElements"] = nullptr;
+    if (!b->error_code.empty()) r["errorCode"] = str(b->error_code);
+    out += r.dump();
+    out += '\n';
+  }
   return out;
 }
 

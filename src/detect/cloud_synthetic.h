@@ -59,4 +59,8 @@ enrich::CloudIdentityOptions SyntheticOptions();
 std::unique_ptr<SyntheticAccount> GenerateAccount(int days, bool with_attack, uint64_t seed = 42,
                                                   Micros start = 1'704'067'200LL * kMicrosPerSecond);
 
+// The account's events as CloudTrail records, one a line (the "cloudtrail-jsonl" format), for
+// whole-pipeline tests and benchmarks. requestParameters are written as the JSON they hold.
+std::string ToCloudTrailJsonl(const SyntheticAccount& account);
+
 }  // namespace vigil::detect::cloud
