@@ -235,9 +235,9 @@ TEST(Responder, CriticalInfrastructureIsNeverActedOn) {
     EXPECT_EQ(a.state, State::kFailed);
     EXPECT_EQ(a.error.rfind("refused: ", 0), 0u) << a.error;
   }
-  EXPECT_NE(all[0].error.find("domain controllers") == std::string::npos &&
-                all[1].error.find("domain controllers") == std::string::npos,
-            true);
+  int named = 0;
+  for (const auto& a : all) named += a.error.find("domain controllers") != std::string::npos;
+  EXPECT_EQ(named, 1);  // the refusal says which list and why
 }
 
 TEST(Responder, FailingBackendLeavesTheActionFailedAndTheEngineGoesOn) {
