@@ -30,7 +30,7 @@ test:
 	bash scripts/run-tests $(BUILD)
 
 run: build
-	./$(BUILD)/vigil demo --state ./vigil-data
+	./$(BUILD)/vigil demo --state ./vigil-data --serve
 
 bench: build
 	bash bench/run $(BUILD)

@@ -216,7 +216,7 @@ TEST(Run, RestartResumesExactlyWhereItStopped) {
   write_part(0, half, false);
   WriteFile(tmp.path() + "/run.yaml", "inputs:\n  - path: " + live + "\ningest:\n  poll_interval: 50ms\n");
   auto run_once = [&](const std::string& breaches) {
-    std::string cmd = std::string(VIGIL_BINARY_DIR) + "/vigil run --config " + tmp.path() + "/run.yaml --state " +
+    std::string cmd = std::string(VIGIL_BINARY_DIR) + "/vigil run --no-serve --config " + tmp.path() + "/run.yaml --state " +
                       tmp.path() + "/state --breaches " + breaches + " > " + tmp.path() + "/run.log 2>&1 & echo $!";
     std::FILE* p = popen(cmd.c_str(), "r");
     char buf[32] = {0};

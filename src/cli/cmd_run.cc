@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "pipeline/session.h"
+#include "server/console.h"
 
 namespace vigil::cli {
 namespace {
@@ -17,6 +18,8 @@ std::atomic<bool> g_stop{false};
 extern "C" void OnSignal(int) { g_stop.store(true); }
 
 struct RunFlags {
+  bool no_serve = false;
+  std::string listen;
   ConfigFlags config;
   std::string breaches;
   std::string incidents;
@@ -53,6 +56,22 @@ int RunRun(const RunFlags& f) {
     std::cerr << "vigil run: " << s.message() << "\n";
     return 2;
   }
+  std::unique_ptr<server::Console> console;
+  if (!f.no_serve) {
+    server::ConsoleOptions co;
+    co.state_dir = opts.state_dir;
+    co.listen = f.listen;
+    auto c = server::Console::Start(*cfg, *session.store(), co);
+    if (!c.ok()) {
+      std::cerr << "vigil run: cannot serve the console: " << c.status().message() << "\n";
+      return 2;
+    }
+    console = std::move(c.value());
+    session.publish = [&console](const std::string& type, const nlohmann::json& doc) {
+      console->hub().Publish(type, doc);
+    };
+    std::cerr << "vigil run: console on port " << console->port() << "\n";
+  }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::cerr << "vigil run: following " << inputs.size() << " input(s); state in " << opts.state_dir << "\n";
@@ -62,6 +81,7 @@ int RunRun(const RunFlags& f) {
     return 1;
   }
   std::cerr << session.SummaryText();
+  if (console) console->Stop();
   return 0;
 }
 
@@ -72,6 +92,8 @@ void AddRun(CLI::App& app, int& exit_code) {
   cmd->add_option("--breaches", flags->breaches, "Append breaches as JSON lines here ('-' for stdout)");
   cmd->add_option("--incidents", flags->incidents, "Write incidents as JSON lines here");
   cmd->add_option("--input", flags->extra_inputs, "An extra input path (repeatable), besides config inputs");
+  cmd->add_flag("--no-serve", flags->no_serve, "Do not serve the console and API");
+  cmd->add_option("--listen", flags->listen, "ADDR:PORT for the console (default server.listen)");
   cmd->callback([flags, &exit_code] { exit_code = RunRun(*flags); });
 }
 

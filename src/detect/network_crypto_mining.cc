@@ -243,6 +243,11 @@ class CryptoMiningModel final : public Model {
     b.score = ScoreFromBits(bits);
     b.entity = ToEntityInfo(e.entity);
     if (!e.peer.empty()) b.peer = ToEntityInfo(e.peer);
+    if (const auto* d = e.As<DnsBody>(); d && !d->query.empty()) {
+      // For a lookup, the peer that matters is the pool, not the resolver that answered.
+      std::string pool(d->query.substr(0, 253));
+      b.peer = EntityInfo{"external", pool, pool};
+    }
     b.reasons = std::move(reasons);
     b.events.push_back(MakeEventRef(e));
     b.mitre = info_.mitre;

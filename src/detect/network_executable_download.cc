@@ -127,8 +127,9 @@ class ExecutableDownloadModel final : public Model {
       } else if (ExecutableName(name)) {
         what_bits = 6;
         what = "file name '" + std::string(name.substr(0, 80)) + "'";
-      } else if (tool && BareName(name) && h->status_code >= 200 && h->status_code < 300 &&
-                 h->response_body_len > 0) {
+      } else if (tool && BareName(name) && h->method == "GET" && h->status_code >= 200 &&
+                 h->status_code < 300 && h->response_body_len > 0) {
+        // GET only: a client POSTing to /api/poll every minute is polling, not downloading.
         what_bits = 6;
         what = "extension-less file '" + std::string(name.substr(0, 80)) + "' fetched by " +
                std::string(h->user_agent.substr(0, 60));
@@ -145,6 +146,12 @@ class ExecutableDownloadModel final : public Model {
       }
     }
     if (what_bits == 0) return;
+    // The same name from the same endpoint again is a routine fetch (an agent's polling, a
+    // re-run script): only the first time counts.
+    uint64_t fetch_key = learn::MixHash(
+        learn::MixHash(e.net.orig_h.Hash(), host.empty() ? e.net.resp_h.Hash() : learn::HashValue(host)),
+        learn::HashValue(name));
+    if (!fetched_.Observe(fetch_key, e.time).is_new) return;
 
     Device& d = DeviceOf(e.net.orig_h);
     uint32_t earlier_downloads = d.downloads++;
@@ -201,6 +208,7 @@ class ExecutableDownloadModel final : public Model {
       d.inbound.Save(w);
       w.U32(d.downloads);
     }
+    fetched_.Save(w);
   }
   Status Load(learn::StateReader& r) override {
     devices_.clear();
@@ -210,10 +218,12 @@ class ExecutableDownloadModel final : public Model {
       d.inbound.Load(r);
       d.downloads = r.U32();
     }
+    fetched_.Load(r);
     return r.ok() ? Status::Ok() : Corrupt("executable-download state is truncated");
   }
   size_t MemoryUsage() const override {
-    return devices_.capacity() * (sizeof(uint64_t) + sizeof(Device) + 1) + sizeof(recent_);
+    return devices_.capacity() * (sizeof(uint64_t) + sizeof(Device) + 1) + sizeof(recent_) +
+           fetched_.MemoryUsage();
   }
 
  private:
@@ -242,6 +252,7 @@ class ExecutableDownloadModel final : public Model {
   ModelInfo info_;
   absl::flat_hash_map<uint64_t, Device> devices_;
   Device overflow_;
+  learn::NoveltySet fetched_{1 << 16};  // (device, endpoint, name) fetched before
   std::array<uint64_t, kRecentUids> recent_{};
   size_t recent_next_ = 0;
 };

@@ -18,7 +18,14 @@
 //   surprise for the network ((others + 1) / (devices + 1), where others is how many other
 //   internal devices contacted the address), added in bits. A browsing workstation that
 //   meets new hosts all day has a high p_new and scores low; a server that talks to the
-//   same few hosts scores high on its first rare one.
+//   same few hosts scores high on its first rare one. Host names count too (TLS SNI, HTTP
+//   Host): a server that never talked to github.com fetching from github.com and
+//   objects.githubusercontent.com is unusual for that server even though the names are
+//   popular, so for a device that behaves as an internet-facing server (it mostly answers
+//   the internet, rarely calls out) a new name breaches without being rare network-wide;
+//   `server_bits` is that prior, in bits. One breach per connection.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include <absl/container/flat_hash_map.h>
@@ -159,31 +166,43 @@ class RareExternalDestinationModel final : public Model {
     info_.description =
         "An internal device exchanged data with an external address that almost no device in "
         "the network has contacted and that this device never has.";
-    info_.kinds = {EventKind::kFlow};
+    info_.kinds = {EventKind::kFlow, EventKind::kTls, EventKind::kHttp};
     info_.mitre = {"T1071", "T1041"};
     info_.default_threshold = 60;
     info_.params = {
-        {"min_history", 50, "Destinations a device must have contacted before novelty counts."},
+        {"min_history", 50, "Connections (either direction) a device must have had before novelty counts."},
         {"max_devices", 2, "Most other devices that may have contacted the host for it to be rare."},
         {"min_network_devices", 5, "Internal devices the network must have to judge rarity."},
+        {"server_bits", 6, "Extra bits of surprise when the device behaves as an internet-facing server."},
     };
   }
   const ModelInfo& info() const override { return info_; }
 
   void Observe(const Event& e, ModelContext& ctx) override {
-    if (!e.net.valid || !e.orig_internal || e.resp_internal) return;
+    if (!e.net.valid || e.orig_internal == e.resp_internal) return;
+    if (e.kind != EventKind::kFlow) {
+      ObserveName(e, ctx);
+      return;
+    }
     const auto* f = e.As<FlowBody>();
     if (!f) return;
-    auto it = devices_.find(Key(e.net.orig_h_text));
+    std::string_view device_text = e.orig_internal ? e.net.orig_h_text : e.net.resp_h_text;
+    auto it = devices_.find(Key(device_text));
     if (it == devices_.end()) {
       if (devices_.size() >= kMaxTrackedEntities) return;
-      it = devices_.emplace(std::string(e.net.orig_h_text), learn::NoveltySet(4096)).first;
+      it = devices_.emplace(std::string(device_text), Device{}).first;
     }
-    auto v = it->second.Observe(e.net.resp_h.Hash(), e.time);
+    Device& d = it->second;
+    if (!e.orig_internal) {  // inbound from the internet: only its role is learned
+      ++d.inbound;
+      return;
+    }
+    ++d.outbound;
+    auto v = d.dests.Observe(e.net.resp_h.Hash(), e.time);
     if (!v.is_new || ctx.learning()) return;
     // Only contacts that exchanged data: a lone SYN to a rare address is scanning noise.
     if (f->resp_bytes == 0 && f->resp_pkts == 0) return;
-    if (v.observations < static_cast<uint64_t>(ctx.param("min_history"))) return;
+    if (d.inbound + d.outbound < static_cast<uint64_t>(ctx.param("min_history"))) return;
     const NetworkStats& net = ctx.network();
     uint32_t devices = net.DeviceCount();
     if (devices < static_cast<uint32_t>(ctx.param("min_network_devices"))) return;
@@ -192,6 +211,10 @@ class RareExternalDestinationModel final : public Model {
     if (others > static_cast<uint32_t>(ctx.param("max_devices"))) return;
     double p_network = static_cast<double>(others + 1) / static_cast<double>(devices + 1);
     double bits = SurpriseBits(v.p_new) + SurpriseBits(p_network);
+    // A server that mostly answers the internet and rarely calls out: its outbound
+    // destinations are few and fixed, so a new rare one counts for more.
+    const bool server = IsServer(d);
+    if (server) bits += ctx.param("server_bits");
     Breach b;
     b.time = e.time;
     b.score = ScoreFromBits(bits);
@@ -206,17 +229,90 @@ class RareExternalDestinationModel final : public Model {
     char p[64];
     std::snprintf(p, sizeof p, "%.2g", v.p_new);
     b.reasons.push_back("first contact for this device after " + Thousands(v.observations) +
-                        " connections to " + Thousands(v.distinct) + " destinations in " +
+                        " outbound connections to " + Thousands(v.distinct) + " destinations in " +
                         Days(e.time - v.first_seen) + " (chance of a new destination ~" + p + ")");
+    if (server) {
+      b.reasons.push_back("the device behaves as a server: " + Thousands(d.inbound) +
+                          " inbound connections from the internet against " +
+                          Thousands(d.outbound - 1) + " outbound");
+    }
     b.events.push_back(MakeEventRef(e));
+    Remember(e.uid);
     b.details = {{"destination", std::string(e.net.resp_h_text)},
                  {"port", e.net.resp_p},
                  {"other_devices", others},
                  {"network_devices", devices},
                  {"device_connections", v.observations},
                  {"device_destinations", v.distinct},
+                 {"server", server},
                  {"p_new", v.p_new}};
     ctx.Emit(std::move(b));
+  }
+
+  // Host names (TLS SNI, HTTP Host) a device reaches outside.
+  void ObserveName(const Event& e, ModelContext& ctx) {
+    if (!e.orig_internal) return;
+    std::string_view name;
+    if (const auto* t = e.As<TlsBody>()) name = t->server_name;
+    if (const auto* h = e.As<HttpBody>()) name = h->host;
+    if (name.empty() || IpAddr::Parse(name)) return;  // an address literal: the flow covers it
+    auto it = devices_.find(Key(e.net.orig_h_text));
+    if (it == devices_.end()) return;  // the device's flows come first
+    Device& d = it->second;
+    auto v = d.names.Observe(HostNameKey(name), e.time);
+    if (!v.is_new || ctx.learning()) return;
+    if (d.inbound + d.outbound < static_cast<uint64_t>(ctx.param("min_history"))) return;
+    if (Fired(e.uid)) return;  // the address of this connection already breached
+    const NetworkStats& net = ctx.network();
+    uint32_t devices = net.DeviceCount();
+    if (devices < static_cast<uint32_t>(ctx.param("min_network_devices"))) return;
+    uint32_t contacted = net.DevicesContactingName(name);
+    uint32_t others = contacted > 0 ? contacted - 1 : 0;
+    const bool server = IsServer(d);
+    if (others > static_cast<uint32_t>(ctx.param("max_devices")) && !server) return;
+    double p_network = static_cast<double>(std::min(others, devices) + 1) / static_cast<double>(devices + 1);
+    double bits = SurpriseBits(v.p_new) + SurpriseBits(p_network) + (server ? ctx.param("server_bits") : 0);
+    Breach b;
+    b.time = e.time;
+    b.score = ScoreFromBits(bits);
+    b.entity = ToEntityInfo(e.entity);
+    std::string n(name.substr(0, 253));
+    b.peer = EntityInfo{"external", n, n};
+    bool popular = others >= NetworkStats::kPopular - 1;
+    b.reasons.push_back(std::string(e.net.orig_h_text) + " reached " + n + " (" +
+                        std::string(e.net.resp_h_text) + "), a name it never used before; " +
+                        (others == 0 ? std::string("no other device uses it")
+                         : popular   ? std::string("many devices use it")
+                                     : std::to_string(others) + " other device" + (others == 1 ? "" : "s") +
+                                         " use it"));
+    char p[64];
+    std::snprintf(p, sizeof p, "%.2g", v.p_new);
+    b.reasons.push_back("the device had used " + Thousands(v.distinct) + " names in " +
+                        Thousands(v.observations) + " connections over " + Days(e.time - v.first_seen) +
+                        " (chance of a new name ~" + p + ")");
+    if (server) {
+      b.reasons.push_back("the device behaves as a server: " + Thousands(d.inbound) +
+                          " inbound connections from the internet against " + Thousands(d.outbound) +
+                          " outbound; servers rarely start talking to new names");
+    }
+    b.events.push_back(MakeEventRef(e));
+    b.details = {{"destination", n},         {"address", std::string(e.net.resp_h_text)},
+                 {"other_devices", others},  {"network_devices", devices},
+                 {"server", server},         {"p_new", v.p_new}};
+    Remember(e.uid);
+    ctx.Emit(std::move(b));
+  }
+
+  static bool IsServer(const Device& d) {
+    return d.inbound >= 100 && d.inbound >= 10 * (d.outbound > 0 ? d.outbound - 1 : 0);
+  }
+  void Remember(std::string_view uid) {
+    if (!uid.empty()) recent_[recent_next_++ % recent_.size()] = learn::HashValue(uid);
+  }
+  bool Fired(std::string_view uid) const {
+    if (uid.empty()) return false;
+    uint64_t h = learn::HashValue(uid);
+    return std::find(recent_.begin(), recent_.end(), h) != recent_.end();
   }
 
   void Save(learn::StateWriter& w) const override {
@@ -225,8 +321,12 @@ class RareExternalDestinationModel final : public Model {
     std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
     w.U64(keys.size());
     for (const auto* k : keys) {
+      const Device& d = devices_.at(*k);
       w.Str(*k);
-      devices_.at(*k).Save(w);
+      w.U64(d.inbound);
+      w.U64(d.outbound);
+      d.dests.Save(w);
+      d.names.Save(w);
     }
   }
   Status Load(learn::StateReader& r) override {
@@ -234,21 +334,32 @@ class RareExternalDestinationModel final : public Model {
     uint64_t n = r.Count(kMaxTrackedEntities);
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       std::string k = r.Str();
-      learn::NoveltySet s;
-      s.Load(r);
-      devices_.emplace(std::move(k), std::move(s));
+      Device d;
+      d.inbound = r.U64();
+      d.outbound = r.U64();
+      d.dests.Load(r);
+      d.names.Load(r);
+      devices_.emplace(std::move(k), std::move(d));
     }
     return r.ok() ? Status::Ok() : Corrupt("rare-external-destination state is truncated");
   }
   size_t MemoryUsage() const override {
-    size_t m = devices_.capacity() * (sizeof(std::string) + sizeof(learn::NoveltySet));
-    for (const auto& [k, s] : devices_) m += s.MemoryUsage();
+    size_t m = devices_.capacity() * (sizeof(std::string) + sizeof(Device));
+    for (const auto& [k, d] : devices_) m += d.dests.MemoryUsage() + d.names.MemoryUsage();
     return m;
   }
 
  private:
+  struct Device {
+    learn::NoveltySet dests{4096};
+    learn::NoveltySet names{4096};
+    uint64_t inbound = 0;   // connections from external hosts to it
+    uint64_t outbound = 0;  // connections it made to external hosts
+  };
   ModelInfo info_;
-  absl::flat_hash_map<std::string, learn::NoveltySet> devices_;
+  absl::flat_hash_map<std::string, Device> devices_;
+  std::array<uint64_t, 1024> recent_{};  // uids of connections that breached, to say it once
+  size_t recent_next_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "learn/novelty.h"
 
@@ -182,8 +183,43 @@ Status Engine::AddInputs(const std::vector<std::string>& specs) {
   for (const auto& key : order) {
     streams_.push_back(std::make_unique<Stream>(&files_, groups[key], reorder_window_, this));
     streams_.back()->set_follow(follow_);
+    stream_by_key_[key] = streams_.back().get();
   }
+  specs_.insert(specs_.end(), specs.begin(), specs.end());
   return Status::Ok();
+}
+
+void Engine::Rescan() {
+  std::set<std::string> known;
+  std::set<uint64_t> prints;
+  for (const auto& f : files_) {
+    known.insert(f.path);
+    if (f.fingerprint) prints.insert(f.fingerprint);
+  }
+  for (const auto& spec : specs_) {
+    auto files = ExpandInput(spec);
+    if (!files.ok()) continue;
+    for (auto& f : files.value()) {
+      if (known.count(f.path)) continue;
+      uint64_t fp = FileFingerprint(f.path);
+      if (fp == 0) continue;  // too short to recognise yet; look again next scan
+      f.fingerprint = fp;
+      if (prints.count(fp)) f.rotated_copy = true;  // a rotated, compressed copy: already read
+      std::string key = spec + "\x1f" + f.stream;
+      files_.push_back(f);
+      file_events_.push_back(0);
+      uint32_t idx = static_cast<uint32_t>(files_.size() - 1);
+      if (f.rotated_copy) continue;
+      auto it = stream_by_key_.find(key);
+      if (it != stream_by_key_.end()) {
+        it->second->AddFile(idx);
+      } else {
+        streams_.push_back(std::make_unique<Stream>(&files_, std::vector<uint32_t>{idx}, reorder_window_, this));
+        streams_.back()->set_follow(true);
+        stream_by_key_[key] = streams_.back().get();
+      }
+    }
+  }
 }
 
 void Engine::OnReject(const InputFile& file, const ingest::Reject& r) {
@@ -241,10 +277,19 @@ Status Engine::Restore(const store::Checkpoint& cp) {
     out_.load_extra(er);
   }
   // Positions: resume each stream at its file and offset.
+  // A file is found by path, or, when rotation renamed or compressed it, by fingerprint.
   for (const auto& p : cp.positions) {
-    for (uint32_t i = 0; i < files_.size(); ++i) {
+    bool found = false;
+    for (uint32_t i = 0; i < files_.size() && !found; ++i) {
       if (files_[i].path != p.file) continue;
       for (auto& s : streams_) s->ResumeAt(i, p.offset, p.line);
+      found = true;
+    }
+    if (found || p.fingerprint.empty() || p.fingerprint == "0") continue;
+    for (uint32_t i = 0; i < files_.size() && !found; ++i) {
+      if (std::to_string(FileFingerprint(files_[i].path)) != p.fingerprint) continue;
+      for (auto& s : streams_) s->ResumeAt(i, p.offset, p.line);
+      found = true;
     }
   }
   return Status::Ok();
@@ -284,6 +329,7 @@ store::Checkpoint Engine::MakeCheckpoint() {
     p.offset = s->consumed_offset();
     p.line = s->consumed_line();
     p.inode = s->current_inode();
+    p.fingerprint = std::to_string(files_[f].fingerprint);
     cp.positions.push_back(std::move(p));
   }
   return cp;
@@ -392,9 +438,13 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
   // K-way merge of the streams by event time. Streams are few (one per log type and
   // input), so a linear scan for the minimum beats a heap.
   std::vector<Stream*> live;
-  for (auto& s : streams_) live.push_back(s.get());
-  std::vector<Event*> heads(live.size(), nullptr);
+  std::vector<Event*> heads;
+  int idle_rounds = 0;
   for (;;) {
+    while (live.size() < streams_.size()) {
+      live.push_back(streams_[live.size()].get());
+      heads.push_back(nullptr);
+    }
     if (stop && stop->load(std::memory_order_relaxed)) break;
     int best = -1;
     Micros best_t = INT64_MAX;
@@ -415,6 +465,7 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
       }
       if (on_idle) on_idle();
       if (!follow_) break;
+      if (++idle_rounds % 20 == 0) Rescan();
       continue;
     }
     Process(*heads[best]);

@@ -65,6 +65,10 @@ class Engine : public RejectSink {
   // Adds inputs (paths, folders, FORMAT:PATH). Errors if a path does not exist.
   Status AddInputs(const std::vector<std::string>& specs);
   void set_follow(bool follow);
+  // Follow mode: looks for files that appeared under the inputs since the last scan (Zeek's
+  // hourly rotation into dated folders, a sync job filling a CloudTrail tree) and queues
+  // them. A compressed copy of a file already read (same first bytes) is skipped.
+  void Rescan();
 
   // Restores learned state and input positions from a checkpoint. Call after AddInputs.
   Status Restore(const store::Checkpoint& cp);
@@ -115,6 +119,8 @@ class Engine : public RejectSink {
   std::vector<InputFile> files_;
   std::vector<uint64_t> file_events_;  // events per file, folded into stats by format
   std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<std::string> specs_;
+  std::map<std::string, Stream*> stream_by_key_;
   enrich::Enricher enricher_;
   detect::NetworkStats network_;
   std::vector<std::unique_ptr<Shard>> shards_;

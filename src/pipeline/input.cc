@@ -4,6 +4,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <sys/stat.h>
+
 namespace vigil::pipeline {
 
 namespace fs = std::filesystem;
@@ -22,6 +24,18 @@ std::string StreamKey(const std::string& path) {
     if (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest[0]))) name.resize(dot);
   }
   return name;
+}
+
+uint64_t FileFingerprint(const std::string& path) {
+  auto src = ByteSource::Open(path);
+  if (!src.ok()) return 0;
+  std::string head;
+  while (head.size() < kFingerprintBytes && src.value()->Read(head, kFingerprintBytes - head.size()) > 0) {
+  }
+  if (head.size() < kFingerprintBytes) return 0;
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : head) h = (h ^ c) * 0x100000001b3ULL;
+  return h | 1;
 }
 
 Result<std::vector<InputFile>> ExpandInput(const std::string& spec) {
@@ -121,6 +135,11 @@ bool Stream::OpenNext() {
       continue;
     }
     f.format = fmt->name;
+    if (head.size() >= kFingerprintBytes) {
+      uint64_t h = 0xcbf29ce484222325ULL;
+      for (size_t i = 0; i < kFingerprintBytes; ++i) h = (h ^ static_cast<unsigned char>(head[i])) * 0x100000001b3ULL;
+      f.fingerprint = h | 1;
+    }
     decoder_ = fmt->make();
     pending_ = std::move(head);
     if (resume_file_ == files_[static_cast<size_t>(current_)]) {
@@ -178,6 +197,12 @@ bool Stream::Fill() {
         source_.reset();
         continue;  // next file
       }
+      if (follow_ && got == 0 && CurrentFileRotated()) {
+        // The rest of a rotated file was read through its open descriptor; move on.
+        if (!pending_.empty()) continue;
+        source_.reset();
+        continue;
+      }
       return false;  // follow mode: nothing new yet
     }
     if (skipping_long_line_) {
@@ -195,6 +220,7 @@ bool Stream::Fill() {
       skipping_long_line_ = false;
     }
     auto chunk = std::make_unique<Chunk>();
+    chunk->decoder = decoder_;
     chunk->bytes = std::move(pending_);
     pending_.clear();
     size_t data_len = chunk->bytes.size();
@@ -261,6 +287,24 @@ bool Stream::Fill() {
     }
     return true;
   }
+}
+
+bool Stream::CurrentFileRotated() {
+  if (current_ < 0 || !source_) return false;
+  if (next_file_ < files_.size()) return true;  // a newer file is queued behind this one
+  const InputFile& f = (*table_)[files_[static_cast<size_t>(current_)]];
+  struct stat st;
+  if (::stat(f.path.c_str(), &st) != 0) return false;  // renamed away; its successor comes by rescan
+  if (static_cast<uint64_t>(st.st_ino) == source_->inode() &&
+      static_cast<uint64_t>(st.st_size) >= source_->disk_offset())
+    return false;
+  // The path names a new file (or the old one was truncated): read it from the start.
+  InputFile next = f;
+  next.format.clear();
+  next.fingerprint = 0;
+  table_->push_back(next);
+  files_.push_back(static_cast<uint32_t>(table_->size() - 1));
+  return true;
 }
 
 void Stream::Release(Micros upto, bool all) {

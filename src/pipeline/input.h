@@ -36,7 +36,14 @@ struct InputFile {
   std::string forced_format;  // empty: sniff
   std::string format;         // what was used
   std::string stream;         // stream key ("conn", "eve", or the file name)
+  uint64_t fingerprint = 0;   // hash of the first kFingerprintBytes (decompressed), 0 = unknown
+  bool rotated_copy = false;  // a compressed copy of a file already read (skipped)
 };
+
+// Bytes hashed to recognise a file after rotation renamed or compressed it.
+inline constexpr size_t kFingerprintBytes = 1024;
+// Fingerprint of a file's first kFingerprintBytes (decompressed); 0 if it has fewer.
+uint64_t FileFingerprint(const std::string& path);
 
 // Where bad records go: counted, reported, kept in the dead-letter file.
 class RejectSink {
@@ -76,6 +83,8 @@ class Stream {
 
   // Follow mode: keep polling the current file for growth and the path for rotation.
   void set_follow(bool follow) { follow_ = follow; }
+  // Follow mode: a file found by a rescan joins the end of the stream.
+  void AddFile(uint32_t file_index) { files_.push_back(file_index); }
   // Resume: skip `offset` decompressed bytes (`line` lines) of file `file_index` and every
   // file before it in the stream.
   void ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line);
@@ -92,12 +101,19 @@ class Stream {
     std::string bytes;  // data followed by ingest::kReadPadding bytes
     std::vector<Event> events;
     size_t remaining = 0;  // events not yet popped
+    // Shared ownership, for a stated reason: some decoders keep unescaped strings in
+    // storage of their own, which must outlive every event decoded from this chunk even
+    // after the stream has moved on to the next file and a new decoder.
+    std::shared_ptr<ingest::Decoder> decoder;
   };
   struct Held {
     Event* event;
     Chunk* chunk;
   };
   bool OpenNext();
+  // Follow mode, at the end of the current file: true when reading should move on (a newer
+  // file is queued, or the path now names a new file after rotation).
+  bool CurrentFileRotated();
   bool Fill();  // reads and decodes one chunk; false when nothing was read
   void Release(Micros upto, bool all);
 
@@ -106,7 +122,7 @@ class Stream {
   size_t next_file_ = 0;
   int current_ = -1;
   std::unique_ptr<ByteSource> source_;
-  std::unique_ptr<ingest::Decoder> decoder_;
+  std::shared_ptr<ingest::Decoder> decoder_;
   std::string pending_;  // bytes read but not yet consumed by the decoder
   uint64_t consumed_offset_ = 0;  // decompressed offset of pending_[0]
   uint64_t consumed_line_ = 1;    // line number of pending_[0]

@@ -58,6 +58,11 @@ Status Session::Open() {
   EngineOutputs out;
   out.on_breach = [this](const detect::Breach& b) { OnBreach(b); };
   out.on_suppressed = [this](const detect::Breach& b) { pending_breaches_.push_back(b); };
+  out.on_event = [this](const Event& e) {
+    if (e.kind == EventKind::kDeviceInfo || e.kind == EventKind::kDeviceNetwork ||
+        e.kind == EventKind::kVulnerability)
+      device_facts_.Observe(e);
+  };
   out.on_advance = [this](Micros now) {
     analyst_->Advance(now);
     WriteIncidents(analyst_->TakeUpdated());
@@ -115,6 +120,26 @@ void Session::FlushToStore() {
   if (!entities.empty()) {
     Status s = store_->UpsertEntities(entities);
     if (!s.ok()) std::cerr << "vigil: storing entities: " << s.message() << "\n";
+  }
+  std::vector<store::EntityRecord> facts;
+  for (auto& d : device_facts_.TakeEntities()) {
+    store::EntityRecord r;
+    r.type = d.type;
+    r.id = d.id;
+    r.name = d.name;
+    r.addresses = d.addresses;
+    r.first_seen = d.first_seen;
+    r.last_seen = d.last_seen;
+    r.facts = d.facts;
+    facts.push_back(std::move(r));
+  }
+  if (!facts.empty()) {
+    Status s = store_->UpsertEntities(facts);
+    if (!s.ok()) std::cerr << "vigil: storing device facts: " << s.message() << "\n";
+  }
+  for (auto& [id, cves] : device_facts_.TakeVulnerabilities()) {
+    Status s = store_->PutVulnerabilities(id, cves);
+    if (!s.ok()) std::cerr << "vigil: storing vulnerabilities: " << s.message() << "\n";
   }
   auto rejects = engine_->TakeRejectCounts();
   if (!rejects.empty()) {

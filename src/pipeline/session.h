@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "pipeline/engine.h"
 #include "store/store.h"
+#include "topology/device_facts.h"
 
 namespace vigil::pipeline {
 
@@ -56,6 +57,7 @@ class Session {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<analyst::Analyst> analyst_;
+  topology::DeviceFacts device_facts_;  // OS, addresses and CVEs from Defender
   std::FILE* breaches_out_ = nullptr;
   std::FILE* incidents_out_ = nullptr;
   std::vector<detect::Breach> pending_breaches_;
