@@ -412,5 +412,29 @@ TEST(NftablesBackend, NetnsIsAnArgvPrefixNotAShellString) {
             (std::vector<std::string>{"ip", "netns", "exec", "internal", "nft", "-j", "-f", "-"}));
 }
 
+TEST(MakeBackends, BuildsWhatConfigEnablesAndReportsBadSettings) {
+  auto none = MakeBackends(config::Config::Defaults());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());  // every backend is off by default
+  auto cfg = config::LoadConfigText(R"(
+respond:
+  backends:
+    nftables: {enabled: true, netns: lab}
+    exec: {enabled: true, argv: [logger, "{event}", "{device}"]}
+)", "t.yaml");
+  ASSERT_TRUE(cfg.ok()) << cfg.ToText();
+  auto two = MakeBackends(*cfg.config);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  ASSERT_EQ(two->size(), 2u);
+  EXPECT_EQ((*two)[0]->name(), "nftables");
+  EXPECT_EQ((*two)[1]->name(), "exec");
+  auto bad = config::LoadConfigText("respond:\n  backends:\n    nftables: {enabled: true, table: \"x;y\"}\n", "b.yaml");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_FALSE(MakeBackends(*bad.config).ok());
+  auto nourl = config::LoadConfigText("respond:\n  backends:\n    webhook: {enabled: true}\n", "c.yaml");
+  ASSERT_TRUE(nourl.ok());
+  EXPECT_FALSE(MakeBackends(*nourl.config).ok());
+}
+
 }  // namespace
 }  // namespace vigil::respond

@@ -350,7 +350,11 @@ void Responder::Propose(const std::string& kind, Target target, Reason reason,
   // rate-limited one within its would-be time just gains the reason.
   if (auto it = live_by_key_.find(key); it != live_by_key_.end()) {
     Action& a = actions_.at(it->second);
-    bool same = IsLive(a.state) || (a.state == State::kFailed && a.results.empty() && now < a.expires);
+    // Refusals stand for their would-be duration; a rate-limited one only for the hour
+    // whose budget it missed, after which the target may be tried again.
+    bool held_back = a.state == State::kFailed && a.results.empty() && now < a.expires &&
+                     (a.error.rfind("refused", 0) == 0 || now < a.created + kMicrosPerHour);
+    bool same = IsLive(a.state) || held_back;
     if (same) {
       if (a.reasons.size() < kMaxReasonsPerAction) a.reasons.push_back(reason);
       Micros old = a.expires;

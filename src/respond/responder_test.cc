@@ -213,8 +213,15 @@ TEST(Responder, RateLimitStopsAFloodOfBreaches) {
   EXPECT_EQ(calls.log.size(), 5u);
   // An hour later the budget is back.
   Micros later = kT0 + kMicrosPerHour + 10 * kMicrosPerSecond;
+  // Within the hour a held-back target only gains the reason (no new record, no call) ...
+  r.OnBreach(Beacon(kT0 + 30 * kMicrosPerMinute, "10.0.0.15"), kT0 + 30 * kMicrosPerMinute);
+  EXPECT_EQ(r.All().size(), 8u);
+  EXPECT_EQ(calls.log.size(), 5u);
   r.OnBreach(Beacon(later, "10.0.0.99"), later);
   EXPECT_EQ(calls.log.size(), 6u);
+  // ... and once the budget is back it is acted on.
+  r.OnBreach(Beacon(later + 1, "10.0.0.15"), later + 1);
+  EXPECT_EQ(calls.log.size(), 7u);
 }
 
 TEST(Responder, CriticalInfrastructureIsNeverActedOn) {
