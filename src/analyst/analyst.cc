@@ -312,11 +312,12 @@ struct Analyst::Impl {
 
   void AddMember(Open& o, const Breach& b) {
     o.inc.updated = std::max({o.inc.updated, now, b.time});
+    o.inc.start = std::min(o.inc.start, b.time);
+    o.inc.end = std::max(o.inc.end, b.time);
     o.last_activity = std::max(o.last_activity, b.time);
     if (!b.weak) o.last_strong = std::max(o.last_strong, b.time);
     if (o.members.size() >= kMaxIncidentMembers) {
       ++o.inc.dropped;
-      o.inc.end = std::max(o.inc.end, b.time);
       return;
     }
     Breach t = Trim(b);
@@ -704,6 +705,7 @@ Status Analyst::Load(learn::StateReader& r) {
     auto dropped = doc.find("dropped");
     o.inc.dropped = dropped != doc.end() && dropped->is_number_unsigned() ? dropped->get<uint64_t>() : 0;
     o.inc.end = num("end");
+    o.inc.start = kNever;
     for (const auto& m : *members) {
       auto b = detect::BreachFromJson(m);
       if (!b.ok()) return Corrupt("analyst state: " + b.status().message());

@@ -307,9 +307,7 @@ std::string Phrase(const std::vector<const Breach*>& g, Ctx& ctx) {
                              [&](const std::string& p) { return Contains(ctx.mentioned, p); })) {
         s = "called back to " + JoinSome(peer_texts, 3);
       } else if (!peers.empty()) {
-        s = "called back to " + JoinSome(peer_texts, 3) +
-            (peers.size() == 1 ? ", which had connected to it first"
-                               : ", which had connected to it first");
+        s = "called back to " + JoinSome(peer_texts, 3) + ", which had connected to it first";
       } else {
         s = "called back to an address that had connected to it";
       }
