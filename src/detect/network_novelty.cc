@@ -160,6 +160,14 @@ class NewUserAgentModel final : public Model {
 };
 
 class RareExternalDestinationModel final : public Model {
+ private:
+  struct Device {
+    learn::NoveltySet dests{4096};
+    learn::NoveltySet names{4096};
+    uint64_t inbound = 0;   // connections from external hosts to it
+    uint64_t outbound = 0;  // connections it made to external hosts
+  };
+
  public:
   RareExternalDestinationModel() {
     info_.name = "network/rare-external-destination";
@@ -350,12 +358,6 @@ class RareExternalDestinationModel final : public Model {
   }
 
  private:
-  struct Device {
-    learn::NoveltySet dests{4096};
-    learn::NoveltySet names{4096};
-    uint64_t inbound = 0;   // connections from external hosts to it
-    uint64_t outbound = 0;  // connections it made to external hosts
-  };
   ModelInfo info_;
   absl::flat_hash_map<std::string, Device> devices_;
   std::array<uint64_t, 1024> recent_{};  // uids of connections that breached, to say it once
