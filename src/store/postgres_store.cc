@@ -117,7 +117,6 @@ constexpr Migration kPostgresMigrations[] = {
     {1, "initial schema", kPostgresV1},
 };
 
-
 // How many times a transaction aborted by a deadlock or serialization failure is retried.
 constexpr int kMaxTransactionRetries = 5;
 // Serialises schema migrations of instances starting at once (pg_advisory_xact_lock key).
@@ -295,8 +294,8 @@ class PostgresStore final : public Store {
   void EnsureConnected();
   Result<std::optional<nlohmann::json>> GetDoc(const std::string& sql, Params params,
                                                std::string_view what);
-  Result<std::vector<nlohmann::json>> ListDocs(const std::string& sql, size_t limit,
-                                               size_t offset, std::string_view what);
+  Result<std::vector<nlohmann::json>> ListDocs(const std::string& sql, size_t limit, size_t offset,
+                                               std::string_view what);
 
   PGconn* conn_;
   std::string where_;
@@ -305,9 +304,7 @@ class PostgresStore final : public Store {
   std::string last_sqlstate_;
 };
 
-bool Retryable(const std::string& sqlstate) {
-  return sqlstate == "40001" || sqlstate == "40P01";
-}
+bool Retryable(const std::string& sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
 
 Status PostgresStore::Error(PGresult* r, std::string_view what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
@@ -371,13 +368,14 @@ Status PostgresStore::InTransaction(F&& body) {
 Status PostgresStore::Init(std::span<const Migration> migrations) {
   VIGIL_RETURN_IF_ERROR(CheckMigrationList(migrations));
   if (PQsetClientEncoding(conn_, "UTF8") != 0) {
-    return Unavailable("postgres: cannot set client encoding: " + std::string(PQerrorMessage(conn_)));
+    return Unavailable("postgres: cannot set client encoding: " +
+                       std::string(PQerrorMessage(conn_)));
   }
   const int latest = migrations.back().version;
   std::lock_guard lock(mu_);
   return InTransaction([&]() -> Status {
-    auto locked = Exec("SELECT pg_advisory_xact_lock($1)", Params().Int(kMigrationLockKey),
-                       "migration lock");
+    auto locked =
+        Exec("SELECT pg_advisory_xact_lock($1)", Params().Int(kMigrationLockKey), "migration lock");
     if (!locked.ok()) return locked.status();
     VIGIL_RETURN_IF_ERROR(ExecScript(
         "CREATE TABLE IF NOT EXISTS vigil_schema (version INTEGER NOT NULL)", "schema table"));
@@ -511,8 +509,8 @@ Params& LimitOffset(Params& p, size_t limit, size_t offset) {
   return p.Int(static_cast<int64_t>(offset));
 }
 
-Result<std::vector<EntityRecord>> PostgresStore::ListEntities(const std::string& type,
-                                                              size_t limit, size_t offset) {
+Result<std::vector<EntityRecord>> PostgresStore::ListEntities(const std::string& type, size_t limit,
+                                                              size_t offset) {
   std::lock_guard lock(mu_);
   EnsureConnected();
   Params p;
@@ -687,8 +685,7 @@ Status PostgresStore::AppendAudit(const std::string& action_id, Micros at, const
   std::lock_guard lock(mu_);
   EnsureConnected();
   auto r = Exec("INSERT INTO audit (action_id, at, who, what, detail) VALUES ($1, $2, $3, $4, $5)",
-                Params().Text(action_id).Int(at).Text(who).Text(what).Json(detail),
-                "append audit");
+                Params().Text(action_id).Int(at).Text(who).Text(what).Json(detail), "append audit");
   return r.ok() ? Status::Ok() : r.status();
 }
 
@@ -703,8 +700,8 @@ Result<std::vector<nlohmann::json>> PostgresStore::ListAudit(const std::string& 
   for (int i = 0; i < r->size(); ++i) {
     auto detail = r->Json(i, 4, "audit.detail");
     if (!detail.ok()) return detail.status();
-    out.push_back(AuditToJson(r->Text(i, 0), r->Int(i, 1), r->Text(i, 2), r->Text(i, 3),
-                              std::move(*detail)));
+    out.push_back(
+        AuditToJson(r->Text(i, 0), r->Int(i, 1), r->Text(i, 2), r->Text(i, 3), std::move(*detail)));
   }
   return out;
 }
@@ -753,9 +750,10 @@ Result<std::optional<Checkpoint>> PostgresStore::LoadCheckpoint() {
     cp.event_time = r->Int(0, 0);
     cp.state = r->Bytea(0, 1);
     cp.saved_at = r->Int(0, 2);
-    auto p = Exec("SELECT input, file, \"offset\", line, inode, fingerprint FROM positions "
-                  "ORDER BY input",
-                  "load positions");
+    auto p = Exec(
+        "SELECT input, file, \"offset\", line, inode, fingerprint FROM positions "
+        "ORDER BY input",
+        "load positions");
     if (!p.ok()) return p.status();
     for (int i = 0; i < p->size(); ++i) {
       InputPosition pos;
@@ -833,8 +831,7 @@ Result<nlohmann::json> PostgresStore::GetIngestStats() {
   return doc->value_or(nlohmann::json::object());
 }
 
-Status PostgresStore::PutVulnerabilities(const std::string& device_id,
-                                         const nlohmann::json& cves) {
+Status PostgresStore::PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) {
   std::lock_guard lock(mu_);
   EnsureConnected();
   auto r = Exec(
@@ -868,7 +865,8 @@ Result<std::unique_ptr<Store>> OpenPostgresStoreWith(const std::string& conninfo
     return Unavailable("postgres: cannot connect: " + msg);
   }
   // Server NOTICEs ("relation already exists, skipping") are not for the terminal.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   auto store = std::make_unique<PostgresStore>(conn);
   VIGIL_RETURN_IF_ERROR(store->Init(migrations));
   return std::unique_ptr<Store>(std::move(store));

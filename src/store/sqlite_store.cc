@@ -110,8 +110,8 @@ constexpr Migration kSqliteMigrations[] = {
 constexpr int kBusyTimeoutMs = 10'000;
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = "sqlite: " + std::string(what) + ": " +
-                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string msg =
+      "sqlite: " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -225,15 +225,16 @@ class SqliteStore final : public Store {
   // Returns the cached statement for `sql` (prepared on first use). Caller holds mu_.
   Result<sqlite3_stmt*> Prepare(const std::string& sql);
   Status Exec(const char* sql, std::string_view what);
-  // Runs `body` between BEGIN IMMEDIATE and COMMIT, rolling back if it fails. Caller
-  // holds mu_.
+  // Runs `body` between BEGIN and COMMIT, rolling back if it fails. A write transaction
+  // takes the write lock up front (BEGIN IMMEDIATE) so it never fails half way on a lock
+  // another process holds; a read-only one does not block writers. Caller holds mu_.
   template <typename F>
-  Status InTransaction(F&& body);
+  Status InTransaction(F&& body, bool write = true);
   Result<std::optional<EntityRecord>> GetEntityLocked(const std::string& id);
   Result<std::optional<nlohmann::json>> GetDoc(const std::string& sql, const std::string* id,
                                                std::string_view what);
-  Result<std::vector<nlohmann::json>> ListDocs(const std::string& sql, size_t limit,
-                                               size_t offset, std::string_view what);
+  Result<std::vector<nlohmann::json>> ListDocs(const std::string& sql, size_t limit, size_t offset,
+                                               std::string_view what);
 
   sqlite3* db_;
   std::string path_;
@@ -242,8 +243,8 @@ class SqliteStore final : public Store {
   int version_ = 0;
 };
 
-#define VIGIL_PREPARE(var, sql)              \
-  auto var##_r = Prepare(sql);               \
+#define VIGIL_PREPARE(var, sql)               \
+  auto var##_r = Prepare(sql);                \
   if (!var##_r.ok()) return var##_r.status(); \
   Stmt var(db_, *var##_r)
 
@@ -271,8 +272,8 @@ Status SqliteStore::Exec(const char* sql, std::string_view what) {
 }
 
 template <typename F>
-Status SqliteStore::InTransaction(F&& body) {
-  VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE", "begin"));
+Status SqliteStore::InTransaction(F&& body, bool write) {
+  VIGIL_RETURN_IF_ERROR(Exec(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", "begin"));
   Status st = body();
   if (!st.ok()) {
     (void)Exec("ROLLBACK", "rollback");
@@ -310,7 +311,8 @@ Status SqliteStore::Init(std::span<const Migration> migrations) {
       if (m.version <= current) continue;
       std::string sql(m.sql);
       Status st = Exec(sql.c_str(), "migration " + std::to_string(m.version));
-      if (!st.ok()) return Status(st.code(), st.message() + " (" + std::string(m.description) + ")");
+      if (!st.ok())
+        return Status(st.code(), st.message() + " (" + std::string(m.description) + ")");
     }
     if (current != latest) {
       std::string set = "PRAGMA user_version=" + std::to_string(latest);
@@ -390,8 +392,8 @@ Result<std::optional<EntityRecord>> SqliteStore::GetEntity(const std::string& id
 
 int64_t SqlLimit(size_t limit) { return limit == 0 ? -1 : static_cast<int64_t>(limit); }
 
-Result<std::vector<EntityRecord>> SqliteStore::ListEntities(const std::string& type,
-                                                            size_t limit, size_t offset) {
+Result<std::vector<EntityRecord>> SqliteStore::ListEntities(const std::string& type, size_t limit,
+                                                            size_t offset) {
   std::lock_guard lock(mu_);
   VIGIL_PREPARE(s, std::string("SELECT ") + kEntityCols +
                        " FROM entities WHERE (?1 = '' OR type = ?1) ORDER BY id LIMIT ?2 "
@@ -551,7 +553,8 @@ Result<std::optional<nlohmann::json>> SqliteStore::GetAction(const std::string& 
 Status SqliteStore::AppendAudit(const std::string& action_id, Micros at, const std::string& who,
                                 const std::string& what, const nlohmann::json& detail) {
   std::lock_guard lock(mu_);
-  VIGIL_PREPARE(s, "INSERT INTO audit (action_id, at, who, what, detail) VALUES (?1, ?2, ?3, ?4, ?5)");
+  VIGIL_PREPARE(s,
+                "INSERT INTO audit (action_id, at, who, what, detail) VALUES (?1, ?2, ?3, ?4, ?5)");
   s.Text(action_id).Int(at).Text(who).Text(what).Json(detail);
   return s.Run("append audit");
 }
@@ -567,8 +570,8 @@ Result<std::vector<nlohmann::json>> SqliteStore::ListAudit(const std::string& ac
   while ((rc = s.Step()) == SQLITE_ROW) {
     auto detail = s.ColJson(4, "audit.detail");
     if (!detail.ok()) return detail.status();
-    out.push_back(AuditToJson(s.ColText(0), s.ColInt(1), s.ColText(2), s.ColText(3),
-                              std::move(*detail)));
+    out.push_back(
+        AuditToJson(s.ColText(0), s.ColInt(1), s.ColText(2), s.ColText(3), std::move(*detail)));
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, rc, "list audit");
   return out;
@@ -606,32 +609,34 @@ Result<std::optional<Checkpoint>> SqliteStore::LoadCheckpoint() {
   std::lock_guard lock(mu_);
   std::optional<Checkpoint> out;
   // A read transaction, so the state and the positions come from the same save.
-  Status st = InTransaction([&]() -> Status {
-    VIGIL_PREPARE(s, "SELECT event_time, state, saved_at FROM checkpoint WHERE slot = 1");
-    int rc = s.Step();
-    if (rc == SQLITE_DONE) return Status::Ok();
-    if (rc != SQLITE_ROW) return SqliteError(db_, rc, "load checkpoint");
-    Checkpoint cp;
-    cp.event_time = s.ColInt(0);
-    cp.state = s.ColText(1);
-    cp.saved_at = s.ColInt(2);
-    VIGIL_PREPARE(p,
-                  "SELECT input, file, \"offset\", line, inode, fingerprint FROM positions "
-                  "ORDER BY input");
-    while ((rc = p.Step()) == SQLITE_ROW) {
-      InputPosition pos;
-      pos.input = p.ColText(0);
-      pos.file = p.ColText(1);
-      pos.offset = static_cast<uint64_t>(p.ColInt(2));
-      pos.line = static_cast<uint64_t>(p.ColInt(3));
-      pos.inode = static_cast<uint64_t>(p.ColInt(4));
-      pos.fingerprint = p.ColText(5);
-      cp.positions.push_back(std::move(pos));
-    }
-    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "load positions");
-    out = std::move(cp);
-    return Status::Ok();
-  });
+  Status st = InTransaction(
+      [&]() -> Status {
+        VIGIL_PREPARE(s, "SELECT event_time, state, saved_at FROM checkpoint WHERE slot = 1");
+        int rc = s.Step();
+        if (rc == SQLITE_DONE) return Status::Ok();
+        if (rc != SQLITE_ROW) return SqliteError(db_, rc, "load checkpoint");
+        Checkpoint cp;
+        cp.event_time = s.ColInt(0);
+        cp.state = s.ColText(1);
+        cp.saved_at = s.ColInt(2);
+        VIGIL_PREPARE(p,
+                      "SELECT input, file, \"offset\", line, inode, fingerprint FROM positions "
+                      "ORDER BY input");
+        while ((rc = p.Step()) == SQLITE_ROW) {
+          InputPosition pos;
+          pos.input = p.ColText(0);
+          pos.file = p.ColText(1);
+          pos.offset = static_cast<uint64_t>(p.ColInt(2));
+          pos.line = static_cast<uint64_t>(p.ColInt(3));
+          pos.inode = static_cast<uint64_t>(p.ColInt(4));
+          pos.fingerprint = p.ColText(5);
+          cp.positions.push_back(std::move(pos));
+        }
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "load positions");
+        out = std::move(cp);
+        return Status::Ok();
+      },
+      /*write=*/false);
   if (!st.ok()) return st;
   return out;
 }
@@ -717,9 +722,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStoreWith(const std::string& dir,
   if (ec) return IoError("store: cannot create " + dir + ": " + ec.message());
   std::string path = (std::filesystem::path(dir) / "vigil.db").string();
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status st = SqliteError(db, rc, "open " + path);
     sqlite3_close(db);

@@ -146,8 +146,8 @@ Result<detect::Breach> BreachFromDoc(const nlohmann::json& doc) {
 
 nlohmann::json AuditToJson(const std::string& action_id, Micros at, const std::string& who,
                            const std::string& what, nlohmann::json detail) {
-  return {{"action_id", action_id}, {"at", FormatRfc3339(at)}, {"at_us", at},
-          {"who", who},             {"what", what},              {"detail", std::move(detail)}};
+  return {{"action_id", action_id}, {"at", FormatRfc3339(at)},    {"at_us", at}, {"who", who},
+          {"what", what},           {"detail", std::move(detail)}};
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const config::Config& cfg, const std::string& dir) {

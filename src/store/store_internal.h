@@ -3,12 +3,11 @@
 // src/store/ (and its tests); other stages use store.h only.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "store/store.h"
 

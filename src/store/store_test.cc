@@ -1,6 +1,9 @@
 // One suite run against every backend: SQLite always, PostgreSQL when VIGIL_TEST_PG names a
 // server (scripts/test-services start prints it; scripts/run-tests exports it). Each
 // PostgreSQL test works in its own schema so that tests can run in parallel.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -11,10 +14,7 @@
 #include <functional>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "config/config.h"
-#include "store/store.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
@@ -52,7 +52,9 @@ class SqliteBackend : public Backend {
                .string();
     std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
   }
-  ~SqliteBackend() override { std::filesystem::remove_all(std::filesystem::path(dir_).parent_path()); }
+  ~SqliteBackend() override {
+    std::filesystem::remove_all(std::filesystem::path(dir_).parent_path());
+  }
   Result<std::unique_ptr<Store>> Open(std::span<const Migration> m) override {
     return OpenSqliteStoreWith(dir_, m);
   }
@@ -106,7 +108,8 @@ class PostgresBackend : public Backend {
   }
   std::string RawQuery(const std::string& sql) override {
     PGconn* c = PQconnectdb(conninfo_.c_str());
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     std::string out;
     if (PQstatus(c) == CONNECTION_OK) {
       PGresult* r = PQexec(c, sql.c_str());
@@ -122,7 +125,8 @@ class PostgresBackend : public Backend {
   // Runs `sql` on the base connection; returns an error text or "".
   std::string Admin(const std::string& sql) {
     PGconn* c = PQconnectdb(base_.c_str());
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     std::string err;
     if (PQstatus(c) != CONNECTION_OK) {
       err = PQerrorMessage(c);
@@ -639,8 +643,8 @@ Checkpoint MakeCheckpoint(Micros t, int positions, char fill) {
 void ExpectSameCheckpoint(const Checkpoint& got, const Checkpoint& want) {
   EXPECT_EQ(got.event_time, want.event_time);
   EXPECT_EQ(got.saved_at, want.saved_at);
-  EXPECT_TRUE(got.state == want.state) << "state differs (size " << got.state.size() << " vs "
-                                       << want.state.size() << ")";
+  EXPECT_TRUE(got.state == want.state)
+      << "state differs (size " << got.state.size() << " vs " << want.state.size() << ")";
   ASSERT_EQ(got.positions.size(), want.positions.size());
   for (size_t i = 0; i < want.positions.size(); ++i) {
     EXPECT_EQ(got.positions[i].input, want.positions[i].input);
@@ -708,7 +712,8 @@ TEST_P(StoreTest, IngestStatsAreReplacedWhole) {
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(*empty, json::object());
   json s1 = {{"inputs", {{"/logs/conn.log", {{"events", 10}, {"rejects", 1}}}}}};
-  json s2 = {{"inputs", {{"/logs/http.log", {{"events", 3}}}}}, {"last_event", "2020-01-01T00:00:00Z"}};
+  json s2 = {{"inputs", {{"/logs/http.log", {{"events", 3}}}}},
+             {"last_event", "2020-01-01T00:00:00Z"}};
   ASSERT_TRUE(store_->PutIngestStats(s1).ok());
   ASSERT_TRUE(store_->PutIngestStats(s2).ok());
   auto got = store_->GetIngestStats();
@@ -833,8 +838,8 @@ TEST_P(StoreTest, AFailingMigrationChangesNothing) {
   store_.reset();
   std::vector<Migration> next(backend_->Migrations().begin(), backend_->Migrations().end());
   const int latest = static_cast<int>(next.size());
-  next.push_back({latest + 1, "test: half good, half broken",
-                  "CREATE TABLE half (k TEXT); THIS IS NOT SQL;"});
+  next.push_back(
+      {latest + 1, "test: half good, half broken", "CREATE TABLE half (k TEXT); THIS IS NOT SQL;"});
   auto broken = backend_->Open(next);
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("migration " + std::to_string(latest + 1)),
