@@ -54,6 +54,19 @@ Status Session::Open() {
   if (!opts_.incidents_path.empty() && !incidents_out_)
     return IoError("cannot write incidents to " + opts_.incidents_path);
   analyst_ = std::make_unique<analyst::Analyst>(cfg_);
+  // Response: live (`vigil run`) calls the configured backends; a replay runs the same
+  // policy on event time but only records what would have been done and when.
+  std::vector<std::unique_ptr<respond::Backend>> backends;
+  if (opts_.follow) {
+    auto b = respond::MakeBackends(cfg_);
+    if (!b.ok()) return b.status();
+    backends = std::move(b.value());
+  }
+  responder_ = std::make_unique<respond::Responder>(cfg_, std::move(backends));
+  if (!responder_->init_status().ok())
+    std::cerr << "vigil: respond config: " << responder_->init_status().message() << " (observe only)\n";
+  responder_->set_simulate(!opts_.follow);
+  response_glue_ = std::make_unique<ResponseGlue>(*responder_, *store_);
 
   EngineOutputs out;
   out.on_breach = [this](const detect::Breach& b) { OnBreach(b); };
@@ -66,18 +79,26 @@ Status Session::Open() {
   out.on_advance = [this](Micros now) {
     analyst_->Advance(now);
     WriteIncidents(analyst_->TakeUpdated());
+    responder_->Advance(now);
+    PublishActions();
     if (pending_breaches_.size() > 1000) FlushToStore();
   };
   out.save_extra = [this](learn::StateWriter& w) {
     learn::StateWriter a;
     analyst_->Save(a);
     w.Str(a.data());
+    w.Str(responder_->Save());
   };
   out.load_extra = [this](learn::StateReader& r) {
     std::string a = r.Str();
     learn::StateReader ar(a);
     Status s = analyst_->Load(ar);
     if (!s.ok()) std::cerr << "vigil: analyst state not restored: " << s.message() << "\n";
+    std::string resp = r.Str();
+    if (!resp.empty()) {
+      Status rs = responder_->Load(resp);
+      if (!rs.ok()) std::cerr << "vigil: response state not restored: " << rs.message() << "\n";
+    }
   };
   std::string dead_letter = cfg_.GetString("ingest.dead_letter");
   if (!dead_letter.empty() && fs::path(dead_letter).is_relative())
@@ -97,7 +118,23 @@ void Session::OnBreach(const detect::Breach& b) {
   if (!b.weak) WriteLine(breaches_out_, detect::BreachToJson(b));
   pending_breaches_.push_back(b);
   analyst_->OnBreach(b);
+  if (!b.weak) responder_->OnBreach(b, b.time);
   if (publish && !b.weak) publish("breach", detect::BreachToJson(b));
+}
+
+void Session::PublishActions() {
+  auto changed = responder_->TakeChanged();
+  auto audit = responder_->TakeAudit();
+  if (changed.empty() && audit.empty()) return;
+  for (const auto& a : changed) {
+    Status s = store_->PutAction(a.id, respond::StateName(a.state), a.expires, respond::ActionToJson(a));
+    if (!s.ok()) std::cerr << "vigil: storing action " << a.id << ": " << s.message() << "\n";
+    if (publish) publish("action", respond::ActionToJson(a));
+  }
+  for (const auto& r : audit) {
+    Status s = store_->AppendAudit(r.action_id, r.at, r.who, r.what, r.detail);
+    if (!s.ok()) std::cerr << "vigil: storing audit: " << s.message() << "\n";
+  }
 }
 
 void Session::WriteIncidents(const std::vector<analyst::Incident>& incidents) {
@@ -106,6 +143,7 @@ void Session::WriteIncidents(const std::vector<analyst::Incident>& incidents) {
     Status s = store_->PutIncident(inc.id, inc.start, inc.end, inc.score, inc.state, j);
     if (!s.ok()) std::cerr << "vigil: storing incident " << inc.id << ": " << s.message() << "\n";
     ++incident_ids_[inc.id];
+    responder_->OnIncident(j, inc.updated ? inc.updated : inc.end);
     if (publish) publish("incident", j);
   }
 }
@@ -163,6 +201,10 @@ Status Session::Run(const std::atomic<bool>* stop) {
   Micros poll = std::max<Micros>(cfg_.GetDuration("ingest.poll_interval"), 10'000);
   last_checkpoint_wall_ = WallNow();
   auto on_idle = [&]() {
+    responder_->Advance(engine_->now());
+    PublishActions();
+    auto applied = response_glue_->ApplyRequests(engine_->now());
+    if (!applied.ok()) std::cerr << "vigil: applying approvals: " << applied.status().message() << "\n";
     if (WallNow() - last_checkpoint_wall_ >= interval) {
       Status s = Checkpoint();
       if (!s.ok()) std::cerr << "vigil: checkpoint failed: " << s.message() << "\n";
@@ -172,6 +214,8 @@ Status Session::Run(const std::atomic<bool>* stop) {
   VIGIL_RETURN_IF_ERROR(engine_->Run(stop, on_idle));
   analyst_->Advance(engine_->now());
   WriteIncidents(analyst_->TakeUpdated());
+  responder_->Advance(engine_->now());
+  PublishActions();
   if (opts_.follow || opts_.resume) {
     VIGIL_RETURN_IF_ERROR(Checkpoint());
   } else {

@@ -13,6 +13,8 @@
 #include "analyst/analyst.h"
 #include "config/config.h"
 #include "pipeline/engine.h"
+#include "pipeline/response_glue.h"
+#include "respond/responder.h"
 #include "store/store.h"
 #include "topology/device_facts.h"
 
@@ -58,6 +60,9 @@ class Session {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<analyst::Analyst> analyst_;
   topology::DeviceFacts device_facts_;  // OS, addresses and CVEs from Defender
+  std::unique_ptr<respond::Responder> responder_;
+  std::unique_ptr<ResponseGlue> response_glue_;
+  void PublishActions();
   std::FILE* breaches_out_ = nullptr;
   std::FILE* incidents_out_ = nullptr;
   std::vector<detect::Breach> pending_breaches_;
