@@ -36,8 +36,9 @@ TEST_P(Golden, ReplayMatchesReviewedBreachesAndEntities) {
   }
   testutil::TempDir tmp;
   std::string out = tmp.path() + "/breaches.jsonl";
-  auto r = testutil::RunVigil("replay --quiet --state " + tmp.path() + "/state --breaches " + out + " " +
-                              args + " " + (dir / "input").string());
+  std::string stats_path = tmp.path() + "/stats.json";
+  auto r = testutil::RunVigil("replay --quiet --state " + tmp.path() + "/state --breaches " + out +
+                              " --stats " + stats_path + " " + args + " " + (dir / "input").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::vector<std::string> got;
   for (const auto& line : testutil::ReadLines(out)) got.push_back(Canonical(nlohmann::json::parse(line)));
@@ -51,7 +52,19 @@ TEST_P(Golden, ReplayMatchesReviewedBreachesAndEntities) {
     ents.push_back(e.id + " " + FormatRfc3339(e.first_seen) + " " + FormatRfc3339(e.last_seen));
   std::sort(ents.begin(), ents.end());
 
+  // The counts that say what was read and what fired, weak signals included.
+  nlohmann::json stats;
+  {
+    std::ifstream in(stats_path);
+    nlohmann::json full = nlohmann::json::parse(in);
+    for (const char* k : {"events", "events_by_format", "rejects_by_code", "breaches_by_model",
+                          "weak_signals_by_model", "late_events", "first_event", "last_event"})
+      stats[k] = full[k];
+  }
+
   if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
+    std::ofstream sf(dir / "expected_stats.json");
+    sf << stats.dump(2) << "\n";
     std::ofstream b(dir / "expected.jsonl");
     for (const auto& g : got) b << g << "\n";
     std::ofstream e(dir / "expected_entities.txt");
@@ -62,6 +75,8 @@ TEST_P(Golden, ReplayMatchesReviewedBreachesAndEntities) {
   for (const auto& line : testutil::ReadLines((dir / "expected.jsonl").string()))
     want.push_back(Canonical(nlohmann::json::parse(line)));
   EXPECT_EQ(got, want);
+  std::ifstream sf(dir / "expected_stats.json");
+  EXPECT_EQ(stats, nlohmann::json::parse(sf));
   EXPECT_EQ(ents, testutil::ReadLines((dir / "expected_entities.txt").string()));
 }
 

@@ -91,7 +91,8 @@ void AddRun(CLI::App& app, int& exit_code) {
   AddConfigFlags(*cmd, flags->config);
   cmd->add_option("--breaches", flags->breaches, "Append breaches as JSON lines here ('-' for stdout)");
   cmd->add_option("--incidents", flags->incidents, "Write incidents as JSON lines here");
-  cmd->add_option("--input", flags->extra_inputs, "An extra input path (repeatable), besides config inputs");
+  cmd->add_option("--input", flags->extra_inputs, "An extra input path (repeatable), besides config inputs")
+      ->allow_extra_args(false);
   cmd->add_flag("--no-serve", flags->no_serve, "Do not serve the console and API");
   cmd->add_option("--listen", flags->listen, "ADDR:PORT for the console (default server.listen)");
   cmd->callback([flags, &exit_code] { exit_code = RunRun(*flags); });

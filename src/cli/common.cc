@@ -8,7 +8,8 @@ namespace vigil::cli {
 void AddConfigFlags(CLI::App& cmd, ConfigFlags& flags) {
   cmd.add_option("--config", flags.config_path, "YAML configuration file (defaults: config/vigil.yaml)");
   cmd.add_option("--internal", flags.internal,
-                 "An internal network (CIDR); repeatable; replaces networks.internal");
+                 "An internal network (CIDR); repeatable; replaces networks.internal")
+      ->allow_extra_args(false);  // one value per --internal, so inputs may follow
   cmd.add_option("--learning-period", flags.learning_period,
                  "Event time during which models learn but raise nothing (e.g. 72h)");
   cmd.add_option("--state", flags.state_dir, "State directory (default ./vigil-data)");
