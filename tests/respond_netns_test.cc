@@ -138,7 +138,9 @@ TEST_F(NetnsLab, BeaconIsDetectedBlockedWhileOtherTrafficFlowsAndUnblockedAfterT
   // The beacon: every second to :8080; two irregular requests to :9090 as ordinary traffic.
   for (int i = 0; i < 14; ++i) {
     ASSERT_EQ(Curl(8080), 0);
-    if (i == 3 || i == 10) ASSERT_EQ(Curl(9090), 0);
+    if (i == 3 || i == 10) {
+      ASSERT_EQ(Curl(9090), 0);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));

@@ -143,8 +143,27 @@ bool Stream::OpenNext() {
     decoder_ = fmt->make();
     pending_ = std::move(head);
     if (resume_file_ == files_[static_cast<size_t>(current_)]) {
-      // Skip what the checkpoint says was already consumed.
+      // Skip what the checkpoint says was already consumed. A fresh decoder has not seen the
+      // file's header (Zeek's #separator/#fields lines), so it is shown the leading '#'
+      // lines first; their output is discarded.
       uint64_t skip = resume_skip_;
+      size_t header_end = 0;
+      while (header_end < pending_.size() && header_end < skip && pending_[header_end] == '#') {
+        size_t nl = pending_.find('\n', header_end);
+        if (nl == std::string::npos) break;
+        header_end = nl + 1;
+      }
+      if (header_end > 0) {
+        std::string header = pending_.substr(0, header_end);
+        header.resize(header_end + ingest::kReadPadding, '\0');
+        std::vector<Event> ignored;
+        std::vector<ingest::Reject> ignored_rejects;
+        decoder_->Decode(std::string_view(header.data(), header_end), {files_[static_cast<size_t>(current_)], 1, 0},
+                         false, ignored, ignored_rejects);
+        // Views into `header` may have been kept by a decoder for its column names; keep
+        // the bytes alive with the decoder's first chunk.
+        resume_header_ = std::move(header);
+      }
       if (skip <= pending_.size()) {
         pending_.erase(0, skip);
       } else {

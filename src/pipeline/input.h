@@ -130,6 +130,7 @@ class Stream {
   uint64_t resume_skip_ = 0;
   uint64_t resume_line_ = 0;
   uint32_t resume_file_ = UINT32_MAX;
+  std::string resume_header_;  // the header lines shown to a decoder on resume
 
   // Held events (sorted by time) with the chunks they point into.
   std::deque<std::unique_ptr<Chunk>> live_chunks_;

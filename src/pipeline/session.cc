@@ -44,7 +44,7 @@ Status Session::Open() {
   std::error_code ec;
   fs::create_directories(opts_.state_dir, ec);
   if (ec) return IoError("cannot create state dir " + opts_.state_dir + ": " + ec.message());
-  auto st = store::OpenSqliteStore(opts_.state_dir);
+  auto st = store::OpenStore(cfg_, opts_.state_dir);  // store.backend: sqlite or postgres
   if (!st.ok()) return st.status();
   store_ = std::move(st.value());
   breaches_out_ = OpenOut(opts_.breaches_path);
