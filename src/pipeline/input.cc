@@ -238,10 +238,19 @@ bool Stream::Fill() {
       pending_.erase(0, n);
       skipping_long_line_ = false;
     }
-    auto chunk = std::make_unique<Chunk>();
+    // Chunks are recycled: their byte buffers and event vectors keep their capacity, so the
+    // steady state allocates nothing per chunk (and touches no fresh pages).
+    std::unique_ptr<Chunk> chunk;
+    if (!free_chunks_.empty()) {
+      chunk = std::move(free_chunks_.back());
+      free_chunks_.pop_back();
+    } else {
+      chunk = std::make_unique<Chunk>();
+    }
     chunk->decoder = decoder_;
-    chunk->bytes = std::move(pending_);
+    chunk->bytes.swap(pending_);  // pending_ inherits the recycled buffer's capacity
     pending_.clear();
+    if (chunk->events.capacity() == 0) chunk->events.reserve(chunk->bytes.size() / 128 + 16);
     size_t data_len = chunk->bytes.size();
     chunk->bytes.resize(data_len + ingest::kReadPadding, '\0');
     std::string_view data(chunk->bytes.data(), data_len);
@@ -374,7 +383,16 @@ Event* Stream::Peek() {
 void Stream::Pop() {
   Held& h = ready_[ready_pos_++];
   --h.chunk->remaining;
-  while (!live_chunks_.empty() && live_chunks_.front()->remaining == 0) live_chunks_.pop_front();
+  while (!live_chunks_.empty() && live_chunks_.front()->remaining == 0) {
+    std::unique_ptr<Chunk> c = std::move(live_chunks_.front());
+    live_chunks_.pop_front();
+    if (free_chunks_.size() < kMaxFreeChunks) {
+      c->events.clear();
+      c->decoder.reset();
+      c->remaining = 0;
+      free_chunks_.push_back(std::move(c));
+    }
+  }
 }
 
 }  // namespace vigil::pipeline

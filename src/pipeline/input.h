@@ -134,6 +134,8 @@ class Stream {
 
   // Held events (sorted by time) with the chunks they point into.
   std::deque<std::unique_ptr<Chunk>> live_chunks_;
+  static constexpr size_t kMaxFreeChunks = 2;
+  std::vector<std::unique_ptr<Chunk>> free_chunks_;  // recycled, capacity kept
   std::vector<Held> held_;    // sorted by time, not yet released
   std::vector<Held> ready_;   // released, in order
   size_t ready_pos_ = 0;

@@ -624,6 +624,10 @@ void Server::Routes() {
       doc["state"] = to;
       doc["updated"] = FormatRfc3339(now);
       doc[approve ? "approved_by" : "cancelled_by"] = "api:" + person;
+      // The engine that owns the action (`vigil run`) carries the decision out through its
+      // backends: it picks this request up from the store (src/pipeline/response_glue.h).
+      doc["request"] = {{"op", approve ? "approve" : "cancel"}, {"by", "api:" + person},
+                        {"at", FormatRfc3339(now)}};
       Micros expires = 0;
       if (doc.contains("expires") && doc["expires"].is_string()) {
         expires = ParseIso8601(doc["expires"].get<std::string>()).value_or(0);
