@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "config/config.h"
 #include "core/time.h"
+#include "detect/model.h"
 #include "pipeline/synth.h"
 #include "test_util.h"
 
@@ -249,6 +251,29 @@ TEST(Run, RestartResumesExactlyWhereItStopped) {
   auto ref_dev = RunVigil("device 10.20.5.22 --json --state " + tmp.path() + "/ref");
   ASSERT_EQ(ref_dev.exit_code, 0) << ref_dev.output;
   EXPECT_EQ(nlohmann::json::parse(r.output)["events"], nlohmann::json::parse(ref_dev.output)["events"]);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// config/vigil.yaml documents every model and every tunable with its default; a model
+// without a block there could not be configured at all (unknown key).
+TEST(ConfigCatalogue, EveryModelAndParamHasADocumentedDefault) {
+  config::Config cfg = config::Config::Defaults();
+  auto infos = detect::ModelCatalogue::Global().Infos();
+  ASSERT_GE(infos.size(), 17u);
+  for (const auto& info : infos) {
+    std::string base = "models." + info.name + ".";
+    EXPECT_TRUE(cfg.Has(base + "threshold")) << info.name;
+    EXPECT_TRUE(cfg.Has(base + "enabled")) << info.name;
+    for (const auto& p : info.params) {
+      ASSERT_TRUE(cfg.Has(base + p.name)) << info.name << " " << p.name;
+      EXPECT_DOUBLE_EQ(cfg.GetNumber(base + p.name), p.default_value) << info.name << " " << p.name;
+    }
+  }
 }
 
 }  // namespace
