@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/defender_spool.h"
 #include "pipeline/session.h"
 #include "server/console.h"
 
@@ -39,6 +40,13 @@ int RunRun(const RunFlags& f) {
       inputs.push_back(p);
     }
   }
+  // Live Defender alerts (defender.tenant_id set): polled into a spool file the engine follows.
+  auto spool = DefenderSpool::Start(*cfg, StateDir(f.config, *cfg));
+  if (!spool.ok()) {
+    std::cerr << "vigil run: defender: " << spool.status().message() << "\n";
+    return 2;
+  }
+  if (spool.value()) inputs.push_back(spool.value()->input());
   if (inputs.empty()) {
     std::cerr << "vigil run: no inputs (add `inputs: [{path: ...}]` to the config)\n";
     return 2;
