@@ -194,11 +194,11 @@ class RareExternalDestinationModel final : public Model {
     }
     const auto* f = e.As<FlowBody>();
     if (!f) return;
-    std::string_view device_text = e.orig_internal ? e.net.orig_h_text : e.net.resp_h_text;
-    auto it = devices_.find(Key(device_text));
+    const IpAddr& device = e.orig_internal ? e.net.orig_h : e.net.resp_h;
+    auto it = devices_.find(device.Hash());
     if (it == devices_.end()) {
       if (devices_.size() >= kMaxTrackedEntities) return;
-      it = devices_.emplace(std::string(device_text), Device{}).first;
+      it = devices_.try_emplace(device.Hash()).first;
     }
     Device& d = it->second;
     if (!e.orig_internal) {  // inbound from the internet: only its role is learned
@@ -264,7 +264,7 @@ class RareExternalDestinationModel final : public Model {
     if (const auto* t = e.As<TlsBody>()) name = t->server_name;
     if (const auto* h = e.As<HttpBody>()) name = h->host;
     if (name.empty() || IpAddr::Parse(name)) return;  // an address literal: the flow covers it
-    auto it = devices_.find(Key(e.net.orig_h_text));
+    auto it = devices_.find(e.net.orig_h.Hash());
     if (it == devices_.end()) return;  // the device's flows come first
     Device& d = it->second;
     auto v = d.names.Observe(HostNameKey(name), e.time);
@@ -324,13 +324,13 @@ class RareExternalDestinationModel final : public Model {
   }
 
   void Save(learn::StateWriter& w) const override {
-    std::vector<const std::string*> keys;
-    for (const auto& [k, v] : devices_) keys.push_back(&k);
-    std::sort(keys.begin(), keys.end(), [](auto* a, auto* b) { return *a < *b; });
+    std::vector<uint64_t> keys;
+    for (const auto& [k, v] : devices_) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
     w.U64(keys.size());
-    for (const auto* k : keys) {
-      const Device& d = devices_.at(*k);
-      w.Str(*k);
+    for (uint64_t k : keys) {
+      const Device& d = devices_.at(k);
+      w.U64(k);
       w.U64(d.inbound);
       w.U64(d.outbound);
       d.dests.Save(w);
@@ -341,7 +341,7 @@ class RareExternalDestinationModel final : public Model {
     devices_.clear();
     uint64_t n = r.Count(kMaxTrackedEntities);
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
-      std::string k = r.Str();
+      uint64_t k = r.U64();
       Device d;
       d.inbound = r.U64();
       d.outbound = r.U64();
@@ -352,14 +352,14 @@ class RareExternalDestinationModel final : public Model {
     return r.ok() ? Status::Ok() : Corrupt("rare-external-destination state is truncated");
   }
   size_t MemoryUsage() const override {
-    size_t m = devices_.capacity() * (sizeof(std::string) + sizeof(Device));
+    size_t m = devices_.capacity() * (sizeof(uint64_t) + sizeof(Device));
     for (const auto& [k, d] : devices_) m += d.dests.MemoryUsage() + d.names.MemoryUsage();
     return m;
   }
 
  private:
   ModelInfo info_;
-  absl::flat_hash_map<std::string, Device> devices_;
+  absl::flat_hash_map<uint64_t, Device> devices_;  // by IpAddr::Hash of the device
   std::array<uint64_t, 1024> recent_{};  // uids of connections that breached, to say it once
   size_t recent_next_ = 0;
 };
