@@ -278,3 +278,53 @@ TEST(ConfigCatalogue, EveryModelAndParamHasADocumentedDefault) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Zeek's hourly rotation: current/conn.log is renamed and gzipped into a dated folder and
+// a new current/conn.log is started. `vigil run` on the log root reads the rest of the old
+// file, moves on to the new one, and does not read the rotated copy a second time.
+TEST(Run, FollowsZeekRotationIntoDatedFoldersWithoutReadingTwice) {
+  TempDir tmp;
+  std::string root = tmp.path() + "/logs";
+  std::filesystem::create_directories(root + "/current");
+  auto lines = [](int from, int n) {
+    std::string s = kConnHeader;
+    for (int i = from; i < from + n; ++i) s += ConnLine(1700000000 + i, "10.0.0.1", "8.8.8.8", 53);
+    return s;
+  };
+  WriteFile(root + "/current/conn.log", lines(0, 300));
+  WriteFile(tmp.path() + "/run.yaml", "inputs:\n  - path: " + root + "\ningest:\n  poll_interval: 20ms\n");
+  std::string cmd = std::string(VIGIL_BINARY_DIR) + "/vigil run --no-serve --config " + tmp.path() +
+                    "/run.yaml --state " + tmp.path() + "/state > " + tmp.path() + "/run.log 2>&1 & echo $!";
+  std::FILE* p = popen(cmd.c_str(), "r");
+  char buf[32] = {0};
+  ASSERT_TRUE(std::fgets(buf, sizeof buf, p));
+  pclose(p);
+  int pid = std::atoi(buf);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Rotate: rename into the dated folder, then compress it there (as Zeek's archiver does).
+  std::filesystem::create_directories(root + "/2023-11-14");
+  std::string rotated = root + "/2023-11-14/conn.22:00:00-23:00:00.log";
+  std::filesystem::rename(root + "/current/conn.log", rotated);
+  WriteFile(root + "/current/conn.log", lines(300, 200));
+  {
+    std::ifstream in(rotated, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    gzFile gz = gzopen((rotated + ".gz").c_str(), "wb");
+    gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+    gzclose(gz);
+    std::filesystem::remove(rotated);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NE(kill(pid, 0), 0) << "vigil run did not stop on SIGTERM";
+  std::ifstream log(tmp.path() + "/run.log");
+  std::string out((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(out.find("events read: 500 "), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace vigil
