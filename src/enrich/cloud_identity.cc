@@ -1,5 +1,7 @@
 #include "enrich/cloud_identity.h"
 
+#include "core/hash.h"
+
 #include <maxminddb.h>
 
 #include <cctype>
@@ -10,28 +12,9 @@
 namespace vigil::enrich {
 namespace {
 
-// Stable 64-bit hashes for source keys (they are stored in model checkpoints). enrich/ may not
-// depend on learn/, so this is a local FNV-1a with a final mixer.
-uint64_t HashBytes(const void* p, size_t n) {
-  const auto* b = static_cast<const unsigned char*>(p);
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= b[i];
-    h *= 0x100000001b3ULL;
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  return h;
-}
-uint64_t HashValue(std::string_view s) { return HashBytes(s.data(), s.size()); }
-uint64_t MixHash(uint64_t a, uint64_t b) {
-  uint64_t h = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-  h ^= h >> 31;
-  h *= 0xbf58476d1ce4e5b9ULL;
-  h ^= h >> 29;
-  return h;
-}
+// Source keys are stored in model checkpoints: core/hash.h gives stable hashes.
+using ::vigil::HashBytes;
+using ::vigil::MixHash;
 
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 bool EndsWith(std::string_view s, std::string_view p) {

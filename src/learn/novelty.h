@@ -24,17 +24,17 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "core/hash.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "learn/state_io.h"
 
 namespace vigil::learn {
 
-// A stable 64-bit hash (FNV-1a folded with a mixer) for strings kept only as hashes.
-// Stable across runs and machines: it is stored in checkpoints.
-uint64_t HashValue(std::string_view s);
-uint64_t HashBytes(const void* p, size_t n);
-uint64_t MixHash(uint64_t a, uint64_t b);
+// The stable hashes values are kept as (core/hash.h), under learn:: for the models.
+using ::vigil::HashBytes;
+using ::vigil::HashValue;
+using ::vigil::MixHash;
 
 struct NoveltyVerdict {
   bool is_new = false;          // never seen for this key (or forgotten)
