@@ -448,7 +448,6 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
     if (stop && stop->load(std::memory_order_relaxed)) break;
     int best = -1;
     Micros best_t = INT64_MAX;
-    bool any_unfinished = false;
     for (size_t i = 0; i < live.size(); ++i) {
       if (!heads[i]) heads[i] = live[i]->Peek();
       if (heads[i]) {
@@ -457,14 +456,12 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
           best = static_cast<int>(i);
         }
       }
-      if (!live[i]->finished()) any_unfinished = true;
     }
     if (best < 0) {
-      if (!follow_ || !any_unfinished) {
-        if (!follow_) break;
-      }
-      if (on_idle) on_idle();
+      // Replay: every stream is finished. Follow: nothing new yet; wait, and now and then
+      // look for files that rotation or a sync job added.
       if (!follow_) break;
+      if (on_idle) on_idle();
       if (++idle_rounds % 20 == 0) Rescan();
       continue;
     }
