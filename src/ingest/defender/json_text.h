@@ -19,6 +19,7 @@
 #include <simdjson.h>
 
 #include "ingest/decoder.h"
+#include "ingest/json_unescape.h"
 
 namespace vigil::ingest::defender {
 
@@ -51,7 +52,9 @@ class StringArena {
 
 // Unescapes the inside of a JSON string token (without its quotes) into `out`.
 // Returns false on a bad escape (the caller then keeps the raw text).
-bool UnescapeJson(std::string_view escaped, std::string& out);
+inline bool UnescapeJson(std::string_view escaped, std::string& out) {
+  return UnescapeJsonString(escaped, out);  // ingest/json_unescape.h
+}
 
 // The text of a JSON value as a view that outlives the parser: strings unescaped (into the
 // arena when they carry escapes), numbers and booleans as written, null and missing as "".

@@ -49,6 +49,7 @@
 #include <simdjson.h>
 
 #include "ingest/decoder.h"
+#include "ingest/json_unescape.h"
 
 namespace vigil::ingest::suricata {
 
@@ -77,7 +78,7 @@ class EveArena {
 };
 
 // Unescapes the inside of a JSON string token (no quotes) into `out`. False on a bad escape.
-bool UnescapeJsonString(std::string_view escaped, std::string& out);
+using ::vigil::ingest::UnescapeJsonString;  // ingest/json_unescape.h
 
 // What ParseEveLine found besides the event.
 enum class EveOutcome : uint8_t {
