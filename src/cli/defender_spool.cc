@@ -1,6 +1,8 @@
 #include "cli/defender_spool.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,11 +34,18 @@ Result<std::unique_ptr<DefenderSpool>> DefenderSpool::Start(const config::Config
   if (!poller.ok()) return poller.status();
 
   fs::path dir = fs::path(state_dir) / "defender";
+  fs::path pages = dir / "pages";
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return IoError("cannot create " + dir.string() + ": " + ec.message());
-  const std::string spool = (dir / "alerts.jsonl").string();
+  fs::create_directories(pages, ec);
+  if (ec) return IoError("cannot create " + pages.string() + ": " + ec.message());
+  const std::string spool = pages.string();
   const std::string cursor_path = (dir / "cursor").string();
+  // Continue the page numbering after a restart.
+  uint64_t next_page = 1;
+  for (const auto& entry : fs::directory_iterator(pages, ec)) {
+    std::string name = entry.path().filename().string();  // alerts.000042.json
+    if (name.rfind("alerts.", 0) == 0) next_page = std::max<uint64_t>(next_page, std::strtoull(name.c_str() + 7, nullptr, 10) + 1);
+  }
   {
     std::ifstream in(cursor_path);
     std::string cursor;
@@ -45,26 +54,29 @@ Result<std::unique_ptr<DefenderSpool>> DefenderSpool::Start(const config::Config
       if (!s.ok()) std::cerr << "vigil: defender cursor not restored: " << s.message() << "\n";
     }
   }
-  // The engine needs the file to exist to follow it.
-  std::ofstream(spool, std::ios::app).close();
-
   std::unique_ptr<DefenderSpool> d(new DefenderSpool());  // private constructor
   d->input_ = "defender-alerts:" + spool;
   DefenderSpool* self = d.get();
-  d->thread_ = std::thread([self, p = std::move(poller.value()), spool, cursor_path]() mutable {
+  d->thread_ = std::thread([self, p = std::move(poller.value()), spool, cursor_path, next_page]() mutable {
     auto on_page = [&](ingest::defender::GraphPage& page) {
       if (page.http_status != 200 || !page.rejects.empty()) return;  // reported by the poller
       auto doc = nlohmann::json::parse(page.body, nullptr, false);
-      if (doc.is_discarded() || !doc.contains("value") || !doc["value"].is_array()) return;
-      std::string lines;
-      for (const auto& alert : doc["value"]) lines += alert.dump() + "\n";
-      std::FILE* f = std::fopen(spool.c_str(), "ab");
-      if (!f) {
-        std::cerr << "vigil: cannot append to " << spool << "\n";
-        return;
+      if (doc.is_discarded() || !doc.contains("value") || !doc["value"].is_array() || doc["value"].empty()) return;
+      // One complete file per page, renamed into place so the engine never sees half a page.
+      char name[64];
+      std::snprintf(name, sizeof name, "alerts.%06llu.json", static_cast<unsigned long long>(next_page++));
+      std::string final_path = spool + "/" + name;
+      std::string tmp_path = spool + "/." + name + ".tmp";
+      {
+        std::ofstream out(tmp_path, std::ios::binary);
+        out << page.body;
+        if (!out) {
+          std::cerr << "vigil: cannot write " << tmp_path << "\n";
+          return;
+        }
       }
-      std::fwrite(lines.data(), 1, lines.size(), f);
-      std::fclose(f);
+      std::error_code page_ec;
+      fs::rename(tmp_path, final_path, page_ec);
       std::string tmp = cursor_path + ".tmp";
       std::ofstream(tmp) << p->cursor() << "\n";
       std::error_code rename_ec;

@@ -1,9 +1,9 @@
 // DefenderSpool: connects the live Graph alerts poller to `vigil run`.
 //
-// The poller runs on its own thread and appends every alert it fetches, one JSON object a
-// line, to STATE/defender/alerts.jsonl; the engine follows that file like any other input
-// (format defender-alerts), so live alerts take the same path, and the same checkpoints,
-// as alerts read from files. The poller's cursor is saved to STATE/defender/cursor after
+// The poller runs on its own thread and writes every page it fetches as one file,
+// STATE/defender/pages/alerts.NNNNNN.json (written aside, then renamed into place); the
+// engine follows that folder like any other input (format defender-alerts), so live alerts
+// take the same path, and the same checkpoints, as alerts read from files. The poller's cursor is saved to STATE/defender/cursor after
 // each page is written: a crash between the two re-fetches a page (the alert model drops
 // alerts it has seen), it never skips one. Malformed pages are reported and counted by the
 // poller; the pages around them are kept.
@@ -24,7 +24,7 @@ class DefenderSpool {
   // Starts polling when defender.tenant_id is configured; returns nullptr when it is not.
   static Result<std::unique_ptr<DefenderSpool>> Start(const config::Config& cfg, const std::string& state_dir);
   ~DefenderSpool();  // stops the thread
-  // The input spec the engine should follow ("defender-alerts:PATH").
+  // The input spec the engine should follow ("defender-alerts:FOLDER").
   const std::string& input() const { return input_; }
 
  private:

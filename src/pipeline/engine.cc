@@ -201,10 +201,11 @@ void Engine::Rescan() {
     if (!files.ok()) continue;
     for (auto& f : files.value()) {
       if (known.count(f.path)) continue;
+      // Files shorter than the fingerprint cannot be recognised as rotated copies; they are
+      // read as new.
       uint64_t fp = FileFingerprint(f.path);
-      if (fp == 0) continue;  // too short to recognise yet; look again next scan
       f.fingerprint = fp;
-      if (prints.count(fp)) f.rotated_copy = true;  // a rotated, compressed copy: already read
+      if (fp != 0 && prints.count(fp)) f.rotated_copy = true;  // a rotated, compressed copy: already read
       std::string key = spec + "\x1f" + f.stream;
       files_.push_back(f);
       file_events_.push_back(0);
