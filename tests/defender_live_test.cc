@@ -86,3 +86,25 @@ TEST(DefenderLive, RunPollsGraphAndRaisesTheAlertAsABreach) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Defender's device facts reach the device summary: OS and open CVEs with their software.
+TEST(DefenderDevice, DeviceSummaryShowsOsAndOpenCves) {
+  TempDir tmp;
+  auto r = testutil::RunVigil("replay --quiet --state " + tmp.path() + "/state " + std::string(VIGIL_SOURCE_DIR) +
+                              "/tests/data/defender");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto d = testutil::RunVigil("device 10.1.2.3 --json --state " + tmp.path() + "/state");
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  auto j = nlohmann::json::parse(d.output);
+  EXPECT_EQ(j["os"], "Ubuntu");
+  ASSERT_FALSE(j["vulnerabilities"].empty());
+  EXPECT_EQ(j["vulnerabilities"][0]["cve"], "CVE-2023-0286");
+  EXPECT_EQ(j["vulnerabilities"][0]["software"], "openssl");
+  EXPECT_EQ(j["vulnerabilities"][0]["severity"], "High");
+}
+
+}  // namespace
+}  // namespace vigil
