@@ -144,16 +144,22 @@ GraphPoller::GraphPoller(GraphPollerOptions options) : opts_(std::move(options))
 Result<std::unique_ptr<GraphPoller>> GraphPoller::Create(GraphPollerOptions options) {
   if (options.tenant_id.empty()) return InvalidArgument("defender.tenant_id is not set");
   if (options.client_id.empty()) return InvalidArgument("defender.client_id is not set");
-  if (!options.certificate_path.empty())
-    return InvalidArgument(
-        "defender.certificate: certificate credentials (client assertion) are not supported "
-        "yet; use a client secret in the variable named by defender.client_secret_env");
-  if (options.client_secret_env.empty())
-    return InvalidArgument("defender.client_secret_env names no environment variable");
-  const char* secret = std::getenv(options.client_secret_env.c_str());
-  if (secret == nullptr || *secret == '\0')
-    return InvalidArgument("environment variable " + options.client_secret_env +
-                           " (defender.client_secret_env) is not set");
+  // Certificate credentials (a signed client assertion) when a certificate is configured;
+  // otherwise a client secret from the environment.
+  std::unique_ptr<ClientCertificate> cert;
+  const char* secret = nullptr;
+  if (!options.certificate_path.empty()) {
+    auto c = ClientCertificate::Load(options.certificate_path);
+    if (!c.ok()) return c.status();
+    cert = std::move(c.value());
+  } else {
+    if (options.client_secret_env.empty())
+      return InvalidArgument("defender.client_secret_env names no environment variable");
+    secret = std::getenv(options.client_secret_env.c_str());
+    if (secret == nullptr || *secret == '\0')
+      return InvalidArgument("environment variable " + options.client_secret_env +
+                             " (defender.client_secret_env) is not set");
+  }
   if (options.page_size < 1 || options.page_size > 2000)
     return InvalidArgument("defender.page_size must be 1..2000");
   while (!options.authority_url.empty() && options.authority_url.back() == '/')
@@ -161,7 +167,8 @@ Result<std::unique_ptr<GraphPoller>> GraphPoller::Create(GraphPollerOptions opti
   while (!options.graph_url.empty() && options.graph_url.back() == '/')
     options.graph_url.pop_back();
   std::unique_ptr<GraphPoller> p(new GraphPoller(std::move(options)));
-  p->secret_ = secret;
+  if (secret) p->secret_ = secret;
+  p->cert_ = std::move(cert);
   return p;
 }
 
@@ -171,7 +178,15 @@ Status GraphPoller::EnsureToken(bool force) {
   token_.clear();
   std::string url = opts_.authority_url + "/" + UrlEncode(opts_.tenant_id) + "/oauth2/v2.0/token";
   std::string form = "grant_type=client_credentials&client_id=" + UrlEncode(opts_.client_id) +
-                     "&client_secret=" + UrlEncode(secret_) + "&scope=" + UrlEncode(opts_.scope);
+                     "&scope=" + UrlEncode(opts_.scope);
+  if (cert_) {
+    auto assertion = cert_->Assertion(url, opts_.client_id, WallNow());
+    if (!assertion.ok()) return assertion.status();
+    form += "&client_assertion_type=" + UrlEncode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+            "&client_assertion=" + UrlEncode(*assertion);
+  } else {
+    form += "&client_secret=" + UrlEncode(secret_);
+  }
   HttpResponse r = HttpPostForm(url, form, opts_.request_timeout);
   if (r.status == 0) return Unavailable("token endpoint " + url + ": " + r.error);
   auto j = nlohmann::json::parse(r.body, nullptr, false);

@@ -30,13 +30,16 @@
 //
 // Secrets: the client secret is read from the environment variable named in the options;
 // it is never logged, never put in an error message and never returned.
-// Certificate credentials (client assertion JWT) are not implemented: setting
-// certificate_path gives InvalidArgument.
+// Certificate credentials: with certificate_path set (a PEM file with the key and the
+// certificate), the token request carries a signed client assertion (client_assertion.h)
+// instead of a secret.
 //
 // Thread safety: one poller is driven by one thread. Events handed to the callback hold
 // views into the page's body and the page's own decoder (its string arena): they are valid
 // as long as the GraphPage lives; the callback may std::move the page out to keep it.
 #pragma once
+
+#include "ingest/defender/client_assertion.h"
 
 #include <atomic>
 #include <cstdint>
@@ -62,7 +65,7 @@ struct GraphPollerOptions {
   std::string tenant_id;
   std::string client_id;
   std::string client_secret_env = "VIGIL_DEFENDER_CLIENT_SECRET";  // name of the variable
-  std::string certificate_path;  // not supported yet (see above)
+  std::string certificate_path;  // PEM key + certificate: client assertion instead of a secret
   std::string authority_url = "https://login.microsoftonline.com";
   std::string graph_url = "https://graph.microsoft.com";
   std::string scope = "https://graph.microsoft.com/.default";
@@ -142,6 +145,7 @@ class GraphPoller {
 
   GraphPollerOptions opts_;
   std::string secret_;
+  std::unique_ptr<ClientCertificate> cert_;
   std::string token_;
   Micros token_expiry_ = 0;  // wall clock
   SleepFn sleep_;
