@@ -26,7 +26,9 @@
 //   - popular destinations (OS update checks, a SaaS telemetry endpoint every workstation
 //     talks to): an address contacted by at least `popular_devices` devices, or by at least
 //     `popular_fraction` of the network's devices (and 2 or more), is never a beacon target;
-//   - pairs already periodic during the learning period are learned as normal.
+//   - pairs already periodic during the learning period are learned as normal;
+//   - in a network too small to say what is rare (fewer than 3 devices), periodicity alone
+//     stays a weak signal: vendor heartbeats are as regular as implants.
 // Evaluated on every new beat, so a 60 s beacon with 10 % jitter to a rare host reaches
 // the default threshold after about 8 beats (~8 minutes of event time).
 //
@@ -231,6 +233,10 @@ class BeaconingModel final : public Model {
     if (network_devices >= 3) bits += contacting <= 1 ? 4.0 : (contacting == 2 ? 2.0 : 0.0);
     if (size_jitter < 0.2) bits += 3.0;
     int score = ScoreFromBits(bits);
+    // Without a network to compare with (fewer than 3 devices seen), a clock alone is what
+    // every agent's heartbeat to its vendor looks like (antivirus, sync clients, telemetry):
+    // it stays a weak signal for the analyst and never becomes a breach by itself.
+    if (network_devices < 3) score = std::min(score, info_.default_threshold - 1);
 
     if (ctx.learning()) {
       if (score >= info_.default_threshold) p.learned_normal = true;
