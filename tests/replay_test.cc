@@ -328,3 +328,40 @@ TEST(Run, FollowsZeekRotationIntoDatedFoldersWithoutReadingTwice) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// An allow-list entry suppresses exactly the breaches it names, and the store keeps the
+// suppressed breach with the entry's reason.
+TEST(Replay, AllowListSuppressesTheNamedBreachAndSaysWhy) {
+  TempDir tmp;
+  ASSERT_TRUE(pipeline::WriteDemoDataset(tmp.path() + "/input").ok());
+  WriteFile(tmp.path() + "/allow.yaml",
+            "allow:\n  - model: network/new-user-agent-to-internal-server\n    entity: 10.20.1.0/24\n"
+            "    reason: IT inventory script (ticket 4711)\n");
+  auto r = RunVigil("replay --quiet --config " + tmp.path() + "/allow.yaml --state " + tmp.path() +
+                    "/state --breaches " + tmp.path() + "/b.jsonl --stats " + tmp.path() + "/s.json " +
+                    tmp.path() + "/input");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto s = Stats(tmp.path() + "/s.json");
+  EXPECT_EQ(s["suppressed_by_allow_list"], 1);
+  EXPECT_FALSE(s["breaches_by_model"].contains("network/new-user-agent-to-internal-server"));
+  EXPECT_TRUE(s["breaches_by_model"].contains("network/beaconing"));  // other models untouched
+  for (const auto& l : ReadLines(tmp.path() + "/b.jsonl"))
+    EXPECT_NE(nlohmann::json::parse(l)["model"], "network/new-user-agent-to-internal-server");
+  auto d = RunVigil("device 10.20.1.23 --json --state " + tmp.path() + "/state");
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  auto j = nlohmann::json::parse(d.output);
+  bool found = false;
+  for (const auto& b : j["breaches"]) {
+    if (b["model"] == "network/new-user-agent-to-internal-server") {
+      EXPECT_EQ(b["suppressed_by"], "IT inventory script (ticket 4711)");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << j.dump();
+}
+
+}  // namespace
+}  // namespace vigil
