@@ -1,5 +1,7 @@
 #include "detect/cloud_common.h"
 
+#include "core/json_scan.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,7 +12,6 @@
 namespace vigil::detect::cloud {
 namespace {
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 }  // namespace
 
 std::string_view ServiceOf(std::string_view src) {
@@ -230,27 +231,7 @@ std::string Pct(double p) {
 }
 
 std::string_view JsonMember(std::string_view raw, std::string_view key) {
-  if (key.empty()) return {};
-  size_t from = 0;
-  while (true) {
-    size_t k = raw.find(key, from);
-    if (k == std::string_view::npos) return {};
-    from = k + 1;
-    size_t after = k + key.size();
-    if (k == 0 || raw[k - 1] != '"' || after >= raw.size() || raw[after] != '"') continue;
-    size_t i = after + 1;
-    while (i < raw.size() && IsWs(raw[i])) ++i;
-    if (i >= raw.size() || raw[i] != ':') continue;
-    ++i;
-    while (i < raw.size() && IsWs(raw[i])) ++i;
-    if (i >= raw.size() || raw[i] != '"') return {};
-    size_t begin = ++i;
-    for (; i < raw.size(); ++i) {
-      if (raw[i] == '\\') ++i;
-      else if (raw[i] == '"') return raw.substr(begin, i - begin);
-    }
-    return {};
-  }
+  return FindJsonStringMember(raw, key);  // core/json_scan.h
 }
 
 }  // namespace vigil::detect::cloud

@@ -1,5 +1,7 @@
 #include "ingest/cloudtrail/cloudtrail.h"
 
+#include "core/json_scan.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -607,27 +609,7 @@ size_t JsonDepth(std::string_view raw, size_t limit) {
 }
 
 std::string_view FindStringMember(std::string_view raw, std::string_view key) {
-  if (key.empty()) return {};
-  size_t from = 0;
-  while (true) {
-    size_t k = raw.find(key, from);
-    if (k == std::string_view::npos) return {};
-    from = k + 1;
-    size_t after = k + key.size();
-    if (k == 0 || raw[k - 1] != '"' || after >= raw.size() || raw[after] != '"') continue;
-    size_t i = after + 1;
-    while (i < raw.size() && IsWs(raw[i])) ++i;
-    if (i >= raw.size() || raw[i] != ':') continue;
-    ++i;
-    while (i < raw.size() && IsWs(raw[i])) ++i;
-    if (i >= raw.size() || raw[i] != '"') return {};
-    size_t begin = ++i;
-    for (; i < raw.size(); ++i) {
-      if (raw[i] == '\\') ++i;
-      else if (raw[i] == '"') return raw.substr(begin, i - begin);
-    }
-    return {};
-  }
+  return FindJsonStringMember(raw, key);  // core/json_scan.h
 }
 
 int SniffDocument(std::string_view head, std::string_view path) {
