@@ -5,8 +5,10 @@ namespace vigil::pipeline {
 Status ResponseGlue::Flush() {
   Status first;
   for (const auto& a : responder_.TakeChanged()) {
-    Status st = store_.PutAction(a.id, respond::StateName(a.state), a.expires, respond::ActionToJson(a));
+    nlohmann::json doc = respond::ActionToJson(a);
+    Status st = store_.PutAction(a.id, respond::StateName(a.state), a.expires, doc);
     if (!st.ok() && first.ok()) first = st;
+    if (st.ok() && on_stored) on_stored(doc);
   }
   for (const auto& r : responder_.TakeAudit()) {
     Status st = store_.AppendAudit(r.action_id, r.at, r.who, r.what, r.detail);

@@ -14,6 +14,10 @@
 // called from the engine's thread.
 #pragma once
 
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
 #include "core/status.h"
 #include "core/time.h"
 #include "respond/responder.h"
@@ -31,6 +35,8 @@ class ResponseGlue {
   // Writes changed actions and new audit records. On a store error the rest is still tried
   // and the first error is returned (the engine logs it and goes on).
   Status Flush();
+  // Called with each action Flush stores (the live stream publishes it); optional.
+  std::function<void(const nlohmann::json& action)> on_stored;
   // Applies pending approve/cancel requests at event time `now`, then Flushes.
   // Returns how many requests were applied (honoured or refused).
   Result<int> ApplyRequests(Micros now);

@@ -67,6 +67,9 @@ Status Session::Open() {
     std::cerr << "vigil: respond config: " << responder_->init_status().message() << " (observe only)\n";
   responder_->set_simulate(!opts_.follow);
   response_glue_ = std::make_unique<ResponseGlue>(*responder_, *store_);
+  response_glue_->on_stored = [this](const nlohmann::json& action) {
+    if (publish) publish("action", action);
+  };
 
   EngineOutputs out;
   out.on_breach = [this](const detect::Breach& b) { OnBreach(b); };
@@ -123,18 +126,8 @@ void Session::OnBreach(const detect::Breach& b) {
 }
 
 void Session::PublishActions() {
-  auto changed = responder_->TakeChanged();
-  auto audit = responder_->TakeAudit();
-  if (changed.empty() && audit.empty()) return;
-  for (const auto& a : changed) {
-    Status s = store_->PutAction(a.id, respond::StateName(a.state), a.expires, respond::ActionToJson(a));
-    if (!s.ok()) std::cerr << "vigil: storing action " << a.id << ": " << s.message() << "\n";
-    if (publish) publish("action", respond::ActionToJson(a));
-  }
-  for (const auto& r : audit) {
-    Status s = store_->AppendAudit(r.action_id, r.at, r.who, r.what, r.detail);
-    if (!s.ok()) std::cerr << "vigil: storing audit: " << s.message() << "\n";
-  }
+  Status s = response_glue_->Flush();
+  if (!s.ok()) std::cerr << "vigil: storing actions: " << s.message() << "\n";
 }
 
 void Session::WriteIncidents(const std::vector<analyst::Incident>& incidents) {
