@@ -12,6 +12,8 @@
 // connection per Store, guarded by a mutex; it is reset when the server drops it.
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -113,8 +115,29 @@ CREATE TABLE vulnerabilities (
 );
 )sql";
 
+// Migration 2: the event log (as sqlite_store.cc); seq orders rows as they were appended.
+constexpr std::string_view kPostgresV2 = R"sql(
+CREATE TABLE events (
+  seq BIGSERIAL PRIMARY KEY,
+  time BIGINT NOT NULL,
+  entity TEXT NOT NULL,
+  peer TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  uid TEXT NOT NULL DEFAULT '',
+  input TEXT NOT NULL DEFAULT '',
+  line BIGINT NOT NULL DEFAULT 0,
+  "offset" BIGINT NOT NULL DEFAULT 0,
+  bytes BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX events_entity ON events(entity, time);
+CREATE INDEX events_peer ON events(peer, time);
+CREATE INDEX events_time ON events(time);
+)sql";
+
 constexpr Migration kPostgresMigrations[] = {
     {1, "initial schema", kPostgresV1},
+    {2, "event log", kPostgresV2},
 };
 
 // How many times a transaction aborted by a deadlock or serialization failure is retried.
@@ -276,6 +299,16 @@ class PostgresStore final : public Store {
   Result<nlohmann::json> GetIngestStats() override;
   Status PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) override;
   Result<nlohmann::json> GetVulnerabilities(const std::string& device_id) override;
+  Status PutEvents(const std::vector<EventRecord>& events) override;
+  Result<std::vector<EventRecord>> QueryEvents(const EventQuery& q) override;
+  Result<std::vector<std::pair<Micros, uint64_t>>> EventCounts(const std::string& entity,
+                                                               Micros bucket, Micros since,
+                                                               Micros until) override;
+  Result<std::vector<PeerActivity>> Peers(const std::string& entity, Micros before,
+                                          size_t limit) override;
+  Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
+                                                 size_t max_rows) override;
+  Result<uint64_t> PruneEvents(Micros before) override;
   int schema_version() const override { return version_; }
 
  private:
@@ -847,6 +880,168 @@ Result<nlohmann::json> PostgresStore::GetVulnerabilities(const std::string& devi
                     Params().Text(device_id), "vulnerabilities.doc");
   if (!doc.ok()) return doc.status();
   return doc->value_or(nlohmann::json::array());
+}
+
+// Events go in as multi-row INSERTs of kEventRowsPerStatement rows (10 parameters each,
+// far below the protocol's 65,535).
+constexpr size_t kEventRowsPerStatement = 500;
+
+Status PostgresStore::PutEvents(const std::vector<EventRecord>& events) {
+  if (events.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  return InTransaction([&]() -> Status {
+    for (size_t at = 0; at < events.size(); at += kEventRowsPerStatement) {
+      size_t end = std::min(events.size(), at + kEventRowsPerStatement);
+      std::string sql =
+          "INSERT INTO events (time, entity, peer, kind, summary, uid, input, line, \"offset\", "
+          "bytes) VALUES ";
+      Params p;
+      int n = 0;
+      for (size_t i = at; i < end; ++i) {
+        const EventRecord& e = events[i];
+        sql += i == at ? "(" : ",(";
+        for (int c = 0; c < 10; ++c) sql += (c ? ",$" : "$") + std::to_string(++n);
+        sql += ")";
+        p.Int(e.time).Text(e.entity).Text(e.peer).Text(e.kind).Text(e.summary).Text(e.uid);
+        p.Text(e.input).Int(static_cast<int64_t>(e.line)).Int(static_cast<int64_t>(e.offset));
+        p.Int(static_cast<int64_t>(e.bytes));
+      }
+      auto r = Exec(sql, std::move(p), "put events");
+      if (!r.ok()) return r.status();
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<EventRecord>> PostgresStore::QueryEvents(const EventQuery& q) {
+  Params p;
+  p.Text(q.entity);
+  std::string sql =
+      "SELECT time, entity, peer, kind, summary, uid, input, line, \"offset\", bytes FROM events "
+      "WHERE (entity = $1 OR peer = $1)";
+  int n = 1;
+  auto next = [&] { return "$" + std::to_string(++n); };
+  if (!q.kind.empty()) {
+    sql += " AND kind = " + next();
+    p.Text(q.kind);
+  }
+  if (!q.peer.empty()) {
+    std::string x = next();
+    sql += " AND ((entity = $1 AND peer = " + x + ") OR (peer = $1 AND entity = " + x + "))";
+    p.Text(q.peer);
+  }
+  if (!q.text.empty()) {
+    std::string t = next();
+    sql += " AND (strpos(summary, " + t + ") > 0 OR strpos(uid, " + t + ") > 0)";
+    p.Text(q.text);
+  }
+  if (q.since != 0) {
+    sql += " AND time >= " + next();
+    p.Int(q.since);
+  }
+  if (q.until != 0) {
+    sql += " AND time < " + next();
+    p.Int(q.until);
+  }
+  sql += " ORDER BY time DESC, seq DESC LIMIT " + next();
+  sql += " OFFSET " + next();
+  LimitOffset(p, q.limit, q.offset);
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  auto r = Exec(sql, std::move(p), "query events");
+  if (!r.ok()) return r.status();
+  std::vector<EventRecord> out;
+  for (int i = 0; i < r->size(); ++i) {
+    EventRecord e;
+    e.time = r->Int(i, 0);
+    e.entity = r->Text(i, 1);
+    e.peer = r->Text(i, 2);
+    e.kind = r->Text(i, 3);
+    e.summary = r->Text(i, 4);
+    e.uid = r->Text(i, 5);
+    e.input = r->Text(i, 6);
+    e.line = static_cast<uint64_t>(r->Int(i, 7));
+    e.offset = static_cast<uint64_t>(r->Int(i, 8));
+    e.bytes = static_cast<uint64_t>(r->Int(i, 9));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<Micros, uint64_t>>> PostgresStore::EventCounts(
+    const std::string& entity, Micros bucket, Micros since, Micros until) {
+  if (bucket <= 0) return InvalidArgument("event counts: bucket must be positive");
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  auto r = Exec(
+      "SELECT (time / $2) * $2 AS b, COUNT(*) FROM events WHERE (entity = $1 OR peer = $1) "
+      "AND time >= $3 AND time < $4 GROUP BY b ORDER BY b",
+      Params().Text(entity).Int(bucket).Int(since).Int(until == 0 ? INT64_MAX : until),
+      "event counts");
+  if (!r.ok()) return r.status();
+  std::vector<std::pair<Micros, uint64_t>> out;
+  for (int i = 0; i < r->size(); ++i) out.emplace_back(r->Int(i, 0), static_cast<uint64_t>(r->Int(i, 1)));
+  return out;
+}
+
+std::vector<PeerActivity> ActivityFromRows(const Rows& r, const std::string* entity) {
+  std::vector<PeerActivity> out;
+  for (int i = 0; i < r.size(); ++i) {
+    PeerActivity a;
+    int c = 0;
+    a.entity = entity ? *entity : r.Text(i, c++);
+    a.peer = r.Text(i, c++);
+    a.events = static_cast<uint64_t>(r.Int(i, c++));
+    a.bytes = static_cast<uint64_t>(r.Int(i, c++));
+    a.first_seen = r.Int(i, c++);
+    a.last_seen = r.Int(i, c++);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<std::vector<PeerActivity>> PostgresStore::Peers(const std::string& entity, Micros before,
+                                                       size_t limit) {
+  Params p;
+  p.Text(entity).Int(before);
+  p.Int(limit == 0 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(limit));
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  auto r = Exec(
+      "SELECT other, COUNT(*) AS n, COALESCE(SUM(bytes), 0), MIN(time), MAX(time) FROM ("
+      "SELECT peer AS other, bytes, time FROM events WHERE entity = $1 AND time < $2 "
+      "AND peer != '' UNION ALL "
+      "SELECT entity AS other, bytes, time FROM events WHERE peer = $1 AND time < $2) x "
+      "GROUP BY other ORDER BY n DESC, other LIMIT $3",
+      std::move(p), "peers");
+  if (!r.ok()) return r.status();
+  return ActivityFromRows(*r, &entity);
+}
+
+Result<std::vector<PeerActivity>> PostgresStore::BusiestPairs(Micros since, size_t limit,
+                                                              size_t max_rows) {
+  Params p;
+  p.Int(since);
+  p.Int(limit == 0 ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(limit));
+  p.Int(max_rows == 0 ? std::numeric_limits<int64_t>::max() / 2 : static_cast<int64_t>(max_rows));
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  auto r = Exec(
+      "SELECT entity, peer, COUNT(*) AS n, COALESCE(SUM(bytes), 0), MIN(time), MAX(time) FROM "
+      "events WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM events) - $3 AND peer != '' AND "
+      "time >= $1 GROUP BY entity, peer ORDER BY n DESC, entity, peer LIMIT $2",
+      std::move(p), "busiest pairs");
+  if (!r.ok()) return r.status();
+  return ActivityFromRows(*r, nullptr);
+}
+
+Result<uint64_t> PostgresStore::PruneEvents(Micros before) {
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  auto r = Exec("DELETE FROM events WHERE time < $1", Params().Int(before), "prune events");
+  if (!r.ok()) return r.status();
+  return static_cast<uint64_t>(std::strtoull(r->cmd_tuples(), nullptr, 10));
 }
 
 }  // namespace

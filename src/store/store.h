@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -78,6 +79,44 @@ struct BreachQuery {
   size_t offset = 0;
 };
 
+// One row of the event log (store.event_log): every enriched event, compactly, with the
+// place in its input where the raw record is, so an analyst can go from a breach or a
+// device to what was actually seen.
+struct EventRecord {
+  Micros time = 0;
+  std::string entity;   // the primary entity's id (device address, identity ARN)
+  std::string peer;     // the peer's id, or empty
+  std::string kind;     // EventKindName: "flow", "http", "dns", "cloud_api" ...
+  std::string summary;  // one line, as in a breach's event reference
+  std::string uid;      // Zeek uid, CloudTrail eventID, alert id
+  std::string input;    // the input's path
+  uint64_t line = 0;
+  uint64_t offset = 0;
+  uint64_t bytes = 0;   // bytes both ways, when the event carries them (flows)
+};
+
+struct EventQuery {
+  std::string entity;  // required: events where it is the entity or the peer
+  std::string kind;    // exact kind, or empty
+  std::string peer;    // the other side, or empty
+  std::string text;    // substring of the summary or uid, or empty
+  Micros since = 0;    // inclusive, 0 = unbounded
+  Micros until = 0;    // exclusive, 0 = unbounded
+  size_t limit = 100;  // 0 = no limit
+  size_t offset = 0;
+};
+
+// How much one entity and one peer have to do with each other in the event log (either
+// direction): the edges of the map, and a device's known peers.
+struct PeerActivity {
+  std::string entity;
+  std::string peer;
+  uint64_t events = 0;
+  uint64_t bytes = 0;
+  Micros first_seen = 0;
+  Micros last_seen = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -131,6 +170,23 @@ class Store {
   virtual Status PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) = 0;
   // Returns [] when nothing is stored for the device.
   virtual Result<nlohmann::json> GetVulnerabilities(const std::string& device_id) = 0;
+
+  // The event log. Rows are appended in batches; queries see an entity's events either as
+  // entity or as peer, newest first. EventCounts buckets them by `bucket` microseconds of
+  // event time (bucket start -> count, oldest first). Peers lists the entity's peers seen
+  // before `before` (either direction, most events first). BusiestPairs lists the (entity,
+  // peer) pairs with the most events at or after `since`, over at most the newest
+  // `max_rows` rows. PruneEvents deletes events older than `before` and says how many.
+  virtual Status PutEvents(const std::vector<EventRecord>& events) = 0;
+  virtual Result<std::vector<EventRecord>> QueryEvents(const EventQuery& q) = 0;
+  virtual Result<std::vector<std::pair<Micros, uint64_t>>> EventCounts(const std::string& entity,
+                                                                       Micros bucket, Micros since,
+                                                                       Micros until) = 0;
+  virtual Result<std::vector<PeerActivity>> Peers(const std::string& entity, Micros before,
+                                                  size_t limit) = 0;
+  virtual Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
+                                                         size_t max_rows) = 0;
+  virtual Result<uint64_t> PruneEvents(Micros before) = 0;
 
   // The schema version of the open database (the last migration applied).
   virtual int schema_version() const = 0;

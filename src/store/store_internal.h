@@ -35,6 +35,11 @@ Result<std::unique_ptr<Store>> OpenSqliteStoreWith(const std::string& dir,
 Result<std::unique_ptr<Store>> OpenPostgresStoreWith(const std::string& conninfo,
                                                      std::span<const Migration> migrations);
 
+// The SQLite event log's segment size (sqlite_store.cc, "The event log"). Tests shrink it
+// to exercise queries across segments; 0 restores the default.
+inline constexpr int64_t kDefaultEventSegmentRows = 1'000'000;
+void SetEventSegmentRowsForTest(int64_t rows);
+
 // Checks that versions run 1..n; a broken list is a programmer error (kInternal).
 Status CheckMigrationList(std::span<const Migration> migrations);
 // The Status for a database written by a newer Vigil.

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "config/config.h"
@@ -900,6 +901,211 @@ TEST_P(StoreTest, TwoWritersUpsertingOneEntityLoseNoUpdate) {
 }
 
 // SQLite-only behaviour.
+
+// ---- The event log ----
+
+EventRecord Ev(Micros t, std::string entity, std::string peer, std::string kind, std::string summary,
+               uint64_t bytes = 100) {
+  EventRecord e;
+  e.time = t;
+  e.entity = std::move(entity);
+  e.peer = std::move(peer);
+  e.kind = std::move(kind);
+  e.summary = std::move(summary);
+  e.uid = "U" + std::to_string(t);
+  e.input = "conn.log";
+  e.line = static_cast<uint64_t>(t / kMicrosPerSecond);
+  e.offset = static_cast<uint64_t>(t / 1000);
+  e.bytes = bytes;
+  return e;
+}
+
+constexpr Micros kE0 = 1'700'000'000LL * kMicrosPerSecond;
+
+// 10.0.0.5: 30 flows to 203.0.113.7 (one a minute), 4 DNS queries to 10.0.0.53, and it is
+// the peer of 2 flows from 10.0.0.9. 10.0.0.6: 3 flows to 198.51.100.1.
+std::vector<EventRecord> SampleEvents() {
+  std::vector<EventRecord> v;
+  for (int i = 0; i < 30; ++i)
+    v.push_back(Ev(kE0 + i * kMicrosPerMinute, "10.0.0.5", "203.0.113.7", "flow",
+                   "10.0.0.5 -> 203.0.113.7:443/tcp beat " + std::to_string(i), 1000));
+  for (int i = 0; i < 4; ++i)
+    v.push_back(Ev(kE0 + (5 + 7 * i) * kMicrosPerMinute + kMicrosPerSecond, "10.0.0.5", "10.0.0.53", "dns",
+                   "query updates.example.com A"));
+  for (int i = 0; i < 2; ++i)
+    v.push_back(Ev(kE0 + (2 * i + 1) * kMicrosPerHour, "10.0.0.9", "10.0.0.5", "flow", "10.0.0.9 -> 10.0.0.5:445/tcp"));
+  for (int i = 0; i < 3; ++i)
+    v.push_back(Ev(kE0 + i * kMicrosPerMinute, "10.0.0.6", "198.51.100.1", "flow", "10.0.0.6 -> 198.51.100.1:80/tcp"));
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  return v;
+}
+
+std::vector<EventRecord> QueryOrDie(Store& s, EventQuery q) {
+  auto r = s.QueryEvents(q);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : std::vector<EventRecord>{};
+}
+
+TEST_P(StoreTest, EventLogFindsAnEntitysEventsEitherSideNewestFirstWithEveryFilter) {
+  ASSERT_TRUE(store_->PutEvents(SampleEvents()).ok());
+  EventQuery q;
+  q.entity = "10.0.0.5";
+  q.limit = 0;
+  auto all = QueryOrDie(*store_, q);
+  ASSERT_EQ(all.size(), 36u);  // 30 + 4 as entity, 2 as peer
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_GE(all[i - 1].time, all[i].time);
+  EXPECT_EQ(all.front().entity, "10.0.0.9");  // the newest: the second inbound flow
+  // Every field comes back.
+  const EventRecord& beat = all.back();
+  EXPECT_EQ(beat.time, kE0);
+  EXPECT_EQ(beat.peer, "203.0.113.7");
+  EXPECT_EQ(beat.kind, "flow");
+  EXPECT_EQ(beat.summary, "10.0.0.5 -> 203.0.113.7:443/tcp beat 0");
+  EXPECT_EQ(beat.uid, "U" + std::to_string(kE0));
+  EXPECT_EQ(beat.input, "conn.log");
+  EXPECT_EQ(beat.line, static_cast<uint64_t>(kE0 / kMicrosPerSecond));
+  EXPECT_EQ(beat.bytes, 1000u);
+
+  q.limit = 10;
+  q.offset = 30;
+  auto page = QueryOrDie(*store_, q);
+  ASSERT_EQ(page.size(), 6u);
+  EXPECT_EQ(page.front().time, all[30].time);
+  q.limit = 0;
+  q.offset = 0;
+  q.kind = "dns";
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 4u);
+  q.kind = "";
+  q.peer = "10.0.0.9";
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 2u);
+  q.peer = "203.0.113.7";
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 30u);
+  q.peer = "";
+  q.text = "beat 2";  // beats 2 and 20..29
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 11u);
+  q.text = "U" + std::to_string(kE0);  // uid
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 1u);
+  q.text = "";
+  q.since = kE0 + 10 * kMicrosPerMinute;
+  q.until = kE0 + 20 * kMicrosPerMinute;
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 12u);  // beats 10..19, the DNS queries at 12m and 19m
+  EventQuery other;
+  other.entity = "198.51.100.1";
+  EXPECT_EQ(QueryOrDie(*store_, other).size(), 3u);
+  other.entity = "10.9.9.9";
+  EXPECT_TRUE(QueryOrDie(*store_, other).empty());
+}
+
+TEST_P(StoreTest, EventLogCountsPerBucketListsPeersAndTheBusiestPairs) {
+  ASSERT_TRUE(store_->PutEvents(SampleEvents()).ok());
+  auto counts = store_->EventCounts("10.0.0.5", kMicrosPerHour, kE0 - kMicrosPerDay, 0);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  std::map<Micros, uint64_t> by(counts->begin(), counts->end());
+  uint64_t hour0 = kE0 - kE0 % kMicrosPerHour;
+  uint64_t total = 0;
+  for (const auto& [t, n] : by) total += n;
+  EXPECT_EQ(total, 36u);
+  EXPECT_GE(by[static_cast<Micros>(hour0)], 1u);
+  EXPECT_FALSE(store_->EventCounts("10.0.0.5", 0, 0, 0).ok());
+
+  // Peers before a time, either direction, busiest first.
+  auto peers = store_->Peers("10.0.0.5", kE0 + 10 * kMicrosPerHour, 10);
+  ASSERT_TRUE(peers.ok()) << peers.status().ToString();
+  ASSERT_EQ(peers->size(), 3u);
+  EXPECT_EQ((*peers)[0].peer, "203.0.113.7");
+  EXPECT_EQ((*peers)[0].events, 30u);
+  EXPECT_EQ((*peers)[0].bytes, 30000u);
+  EXPECT_EQ((*peers)[0].first_seen, kE0);
+  EXPECT_EQ((*peers)[0].last_seen, kE0 + 29 * kMicrosPerMinute);
+  EXPECT_EQ((*peers)[1].peer, "10.0.0.53");
+  EXPECT_EQ((*peers)[2].peer, "10.0.0.9");
+  auto early = store_->Peers("10.0.0.5", kE0 + 5 * kMicrosPerMinute, 10);  // only beats 0..4 so far
+  ASSERT_TRUE(early.ok());
+  ASSERT_EQ(early->size(), 1u);
+  EXPECT_EQ((*early)[0].events, 5u);
+  auto one = store_->Peers("10.0.0.5", kE0 + 10 * kMicrosPerHour, 1);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->size(), 1u);
+
+  auto pairs = store_->BusiestPairs(0, 2, 0);
+  ASSERT_TRUE(pairs.ok()) << pairs.status().ToString();
+  ASSERT_EQ(pairs->size(), 2u);
+  EXPECT_EQ((*pairs)[0].entity, "10.0.0.5");
+  EXPECT_EQ((*pairs)[0].peer, "203.0.113.7");
+  EXPECT_EQ((*pairs)[0].events, 30u);
+  EXPECT_EQ((*pairs)[1].peer, "10.0.0.53");
+  // Only the newest rows: the last 5 rows hold both inbound flows and 3 beats... at most.
+  auto recent = store_->BusiestPairs(0, 10, 5);
+  ASSERT_TRUE(recent.ok());
+  uint64_t n = 0;
+  for (const auto& a : *recent) n += a.events;
+  EXPECT_EQ(n, 5u);
+  auto late = store_->BusiestPairs(kE0 + 2 * kMicrosPerHour, 10, 0);
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->size(), 1u);
+  EXPECT_EQ((*late)[0].entity, "10.0.0.9");
+  EXPECT_EQ((*late)[0].events, 1u);
+}
+
+TEST_P(StoreTest, PruningTheEventLogDropsOnlyWhatIsOlder) {
+  ASSERT_TRUE(store_->PutEvents(SampleEvents()).ok());
+  auto removed = store_->PruneEvents(kE0 + 10 * kMicrosPerMinute);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 10u + 1u + 3u);  // beats 0..9, the DNS query at 5m, 10.0.0.6's flows
+  EventQuery q;
+  q.entity = "10.0.0.5";
+  q.limit = 0;
+  auto left = QueryOrDie(*store_, q);
+  EXPECT_EQ(left.size(), 36u - 11u);
+  for (const auto& e : left) EXPECT_GE(e.time, kE0 + 10 * kMicrosPerMinute);
+  // Appending after a prune still works, and a prune of everything leaves it empty.
+  ASSERT_TRUE(store_->PutEvents({Ev(kE0 + 5 * kMicrosPerHour, "10.0.0.5", "", "dns", "late query")}).ok());
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 26u);
+  ASSERT_TRUE(store_->PruneEvents(kE0 + kMicrosPerDay).ok());
+  EXPECT_TRUE(QueryOrDie(*store_, q).empty());
+  Reopen();  // and it is all still consistent after a reopen
+  ASSERT_TRUE(store_->PutEvents(SampleEvents()).ok());
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 36u);
+}
+
+// The SQLite log keeps rows in segment tables; with tiny segments every query, count and
+// prune crosses segment boundaries (sealed, indexed ones and the open one).
+TEST_P(StoreTest, EventLogAnswersTheSameAcrossManySegments) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "segments are the SQLite store's layout";
+  SetEventSegmentRowsForTest(7);
+  auto events = SampleEvents();
+  // In three batches, so segments also open and seal between calls.
+  std::vector<EventRecord> a(events.begin(), events.begin() + 10), b(events.begin() + 10, events.begin() + 11),
+      c(events.begin() + 11, events.end());
+  Status st = store_->PutEvents(a);
+  if (st.ok()) st = store_->PutEvents(b);
+  if (st.ok()) st = store_->PutEvents(c);
+  SetEventSegmentRowsForTest(0);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(backend_->RawQuery("SELECT count(*) FROM event_segments"), "6");  // 39 rows / 7
+  EXPECT_EQ(backend_->RawQuery("SELECT count(*) FROM event_segments WHERE sealed = 1"), "5");
+  EventQuery q;
+  q.entity = "10.0.0.5";
+  q.limit = 0;
+  auto all = QueryOrDie(*store_, q);
+  ASSERT_EQ(all.size(), 36u);
+  for (size_t i = 1; i < all.size(); ++i) EXPECT_GE(all[i - 1].time, all[i].time);
+  q.limit = 10;
+  q.offset = 30;
+  auto page = QueryOrDie(*store_, q);
+  ASSERT_EQ(page.size(), 6u);
+  EXPECT_EQ(page.front().summary, all[30].summary);
+  auto peers = store_->Peers("10.0.0.5", kE0 + 10 * kMicrosPerHour, 10);
+  ASSERT_TRUE(peers.ok());
+  ASSERT_EQ(peers->size(), 3u);
+  EXPECT_EQ((*peers)[0].events, 30u);
+  auto removed = store_->PruneEvents(kE0 + 10 * kMicrosPerMinute);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 14u);
+  q.limit = 0;
+  q.offset = 0;
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 25u);
+}
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
