@@ -15,6 +15,7 @@
 #include "core/time.h"
 #include "detect/model.h"
 #include "pipeline/synth.h"
+#include "store/store.h"
 #include "test_util.h"
 
 namespace vigil {
@@ -197,6 +198,44 @@ TEST_F(DemoReplay, NothingFiresDuringTheLearningPeriod) {
     Micros t = *ParseIso8601(b["time"].get<std::string>());
     EXPECT_GE(t, 1'767'225'600LL * kMicrosPerSecond + 72 * kMicrosPerHour) << b.dump();
   }
+}
+
+// The event log holds what the breaches rest on: each breach's triggering event is there
+// with its source position, and the compromised server's known peers from before the
+// attack leave out the attacker's address (what enforce-pattern-of-life would keep).
+TEST_F(DemoReplay, TheEventLogHoldsEveryBreachsEventsAndThePeersFromBefore) {
+  auto st = store::OpenSqliteStore(dir_->path() + "/state");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  store::Store& s = **st;
+  size_t checked = 0;
+  for (const auto& b : breaches_) {
+    if (b["entity"]["type"] != "device" || b["events"].empty()) continue;
+    const auto& ev = b["events"][0];
+    Micros t = *ParseIso8601(ev["time"].get<std::string>());
+    store::EventQuery q;
+    q.entity = b["entity"]["id"];
+    q.since = t;
+    q.until = t + 1;
+    q.limit = 0;
+    auto events = s.QueryEvents(q);
+    ASSERT_TRUE(events.ok()) << events.status().ToString();
+    bool found = false;
+    for (const auto& e : *events)
+      found |= e.offset == ev["offset"].get<uint64_t>() && e.line == ev["line"].get<uint64_t>() &&
+               e.input == ev["input"].get<std::string>() && e.kind == ev["kind"].get<std::string>();
+    EXPECT_TRUE(found) << b.dump();
+    ++checked;
+  }
+  EXPECT_GE(checked, 3u);
+  auto peers = s.Peers("10.20.5.21", attack_, 0);
+  ASSERT_TRUE(peers.ok()) << peers.status().ToString();
+  EXPECT_FALSE(peers->empty());
+  for (const auto& p : *peers) EXPECT_NE(p.peer, "146.70.192.180");
+  auto after = s.Peers("10.20.5.21", attack_ + 3 * kMicrosPerHour, 0);
+  ASSERT_TRUE(after.ok());
+  bool c2 = false;
+  for (const auto& p : *after) c2 |= p.peer == "146.70.192.180";
+  EXPECT_TRUE(c2);
 }
 
 // `vigil run` follows a growing file; stopped with SIGTERM and restarted, it resumes

@@ -47,6 +47,10 @@ Status Session::Open() {
   auto st = store::OpenStore(cfg_, opts_.state_dir);  // store.backend: sqlite or postgres
   if (!st.ok()) return st.status();
   store_ = std::move(st.value());
+  if (cfg_.GetBool("store.event_log.enabled")) {
+    event_log_ = std::make_unique<EventLog>(*store_);
+    event_log_retention_ = cfg_.GetDuration("store.event_log.retention");
+  }
   breaches_out_ = OpenOut(opts_.breaches_path);
   if (!opts_.breaches_path.empty() && !breaches_out_)
     return IoError("cannot write breaches to " + opts_.breaches_path);
@@ -66,6 +70,19 @@ Status Session::Open() {
   if (!responder_->init_status().ok())
     std::cerr << "vigil: respond config: " << responder_->init_status().message() << " (observe only)\n";
   responder_->set_simulate(!opts_.follow);
+  if (event_log_) {
+    responder_->set_known_peers([this](const std::string& device, Micros before, size_t limit) {
+      std::vector<std::string> out;
+      event_log_->Flush();  // the peers of the last few seconds are in the log too
+      auto peers = store_->Peers(device, before, limit);
+      if (!peers.ok()) {
+        std::cerr << "vigil: known peers of " << device << ": " << peers.status().message() << "\n";
+        return out;
+      }
+      for (auto& p : *peers) out.push_back(std::move(p.peer));
+      return out;
+    });
+  }
   response_glue_ = std::make_unique<ResponseGlue>(*responder_, *store_);
   response_glue_->on_stored = [this](const nlohmann::json& action) {
     if (publish) publish("action", action);
@@ -78,6 +95,11 @@ Status Session::Open() {
     if (e.kind == EventKind::kDeviceInfo || e.kind == EventKind::kDeviceNetwork ||
         e.kind == EventKind::kVulnerability)
       device_facts_.Observe(e);
+    if (event_log_) {
+      const auto& files = engine_->files();
+      event_log_->Add(e, e.pos.input < files.size() ? std::string_view(files[e.pos.input].path)
+                                                    : std::string_view());
+    }
   };
   out.on_advance = [this](Micros now) {
     analyst_->Advance(now);
@@ -181,8 +203,21 @@ void Session::FlushToStore() {
   if (!s.ok()) std::cerr << "vigil: storing ingest stats: " << s.message() << "\n";
 }
 
+void Session::FlushEventLog() {
+  if (!event_log_) return;
+  // Everything up to the checkpoint is in the log; then what is past retention goes.
+  Micros now = engine_->now();
+  if (event_log_retention_ > 0 && now > INT64_MIN + event_log_retention_) {
+    auto pruned = event_log_->Prune(now - event_log_retention_);
+    if (!pruned.ok()) std::cerr << "vigil: pruning the event log: " << pruned.status().message() << "\n";
+  } else {
+    event_log_->Flush();
+  }
+}
+
 Status Session::Checkpoint() {
   store::Checkpoint cp = engine_->MakeCheckpoint();
+  FlushEventLog();
   FlushToStore();
   cp.saved_at = WallNow();
   last_checkpoint_wall_ = cp.saved_at;
@@ -194,6 +229,7 @@ Status Session::Run(const std::atomic<bool>* stop) {
   Micros poll = std::max<Micros>(cfg_.GetDuration("ingest.poll_interval"), 10'000);
   last_checkpoint_wall_ = WallNow();
   auto on_idle = [&]() {
+    if (event_log_) event_log_->Nudge();
     responder_->Advance(engine_->now());
     PublishActions();
     auto applied = response_glue_->ApplyRequests(engine_->now());
@@ -212,6 +248,7 @@ Status Session::Run(const std::atomic<bool>* stop) {
   if (opts_.follow || opts_.resume) {
     VIGIL_RETURN_IF_ERROR(Checkpoint());
   } else {
+    FlushEventLog();
     FlushToStore();
   }
   if (breaches_out_) std::fflush(breaches_out_);
@@ -236,6 +273,10 @@ Status Session::Run(const std::atomic<bool>* stop) {
 nlohmann::json Session::StatsJson() const {
   nlohmann::json j = engine_->stats().ToJson();
   j["incidents"] = incident_ids_.size();
+  if (event_log_) {
+    j["event_log_written"] = event_log_->written();
+    j["event_log_failed"] = event_log_->failed();
+  }
   j["inputs"] = nlohmann::json::array();
   for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
   // Events by format, from the engine's per-file accounting.

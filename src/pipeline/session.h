@@ -13,6 +13,7 @@
 #include "analyst/analyst.h"
 #include "config/config.h"
 #include "pipeline/engine.h"
+#include "pipeline/event_log.h"
 #include "pipeline/response_glue.h"
 #include "respond/responder.h"
 #include "store/store.h"
@@ -52,11 +53,14 @@ class Session {
  private:
   void OnBreach(const detect::Breach& b);
   void FlushToStore();
+  void FlushEventLog();  // waits for the event log's writer, prunes past retention
   void WriteIncidents(const std::vector<analyst::Incident>& incidents);
 
   config::Config cfg_;
   SessionOptions opts_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<EventLog> event_log_;  // after store_: stops writing before it closes
+  Micros event_log_retention_ = 0;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<analyst::Analyst> analyst_;
   topology::DeviceFacts device_facts_;  // OS, addresses and CVEs from Defender
