@@ -80,7 +80,8 @@ bool IsLive(State s) {
 std::string Target::Key() const {
   std::string k = device + "|" + peer + "|" + std::to_string(port) + "|" + protocol + "|" +
                   direction + "|" + identity + "|" + access_key + "|" + edr_device;
-  for (const auto& a : allowed) k += "|" + a;
+  // `allowed` (a pattern-of-life device's known peers) describes the action, it does not
+  // name its target: a second breach on the device extends the one action.
   return k;
 }
 

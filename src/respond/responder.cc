@@ -1,7 +1,10 @@
 #include "respond/responder.h"
 
 #include <algorithm>
+#include <set>
 #include <sstream>
+
+#include "core/time.h"
 
 namespace vigil::respond {
 
@@ -72,6 +75,9 @@ Result<ResponderSettings> SettingsFromConfig(const config::Config& cfg) {
   if (cfg.GetDuration("respond.confirm_timeout") > 0)
     s.confirm_timeout = cfg.GetDuration("respond.confirm_timeout");
   s.max_actions_per_hour = static_cast<int>(cfg.GetNumber("respond.max_actions_per_hour"));
+  s.pattern_settle = std::max<Micros>(0, cfg.GetDuration("respond.pattern_of_life.settle"));
+  s.pattern_max_peers =
+      static_cast<size_t>(std::max(1.0, cfg.GetNumber("respond.pattern_of_life.max_peers")));
   YAML::Node pol = cfg.Node("respond.policy");
   if (pol.IsSequence()) {
     int i = 0;
@@ -239,9 +245,16 @@ void Responder::OnBreach(const detect::Breach& b, Micros now) {
         if (JStr(d, "direction") == "inbound") t.direction = "inbound";
         if (rule.action == kBlockConnection && t.protocol.empty() && t.port) t.protocol = "tcp";
       } else if (rule.action == kEnforcePatternOfLife) {
-        if (d.is_object() && d.contains("known_peers") && d["known_peers"].is_array())
+        if (d.is_object() && d.contains("known_peers") && d["known_peers"].is_array()) {
           for (const auto& p : d["known_peers"])
             if (p.is_string()) t.allowed.push_back(p.get<std::string>());
+        } else if (known_peers_) {
+          // What the device did before: its peers from the event log, seen at least
+          // `settle` before this breach. The breach's own peer is never "normal".
+          for (auto& p : known_peers_(t.device, b.time - s_.pattern_settle, s_.pattern_max_peers + 1))
+            if (!(b.peer && p == b.peer->id) && t.allowed.size() < s_.pattern_max_peers)
+              t.allowed.push_back(std::move(p));
+        }
       }
     }
     Reason r;
@@ -307,6 +320,16 @@ void Responder::OnIncident(const json& inc, Micros now) {
           Target t;
           t.device = eid;
           if (rule.action == kIsolateEndpoint && !IsIp(eid)) t.edr_device = eid;
+          if (rule.action == kEnforcePatternOfLife && known_peers_) {
+            // Known peers from before the incident began; its external entities never.
+            Micros start = ParseIso8601(JStr(inc, "start")).value_or(now);
+            std::set<std::string> involved;
+            for (const auto& [ptype, pid] : entities)
+              if (ptype == "external") involved.insert(pid);
+            for (auto& p : known_peers_(eid, start - s_.pattern_settle, s_.pattern_max_peers + involved.size()))
+              if (!involved.count(p) && t.allowed.size() < s_.pattern_max_peers)
+                t.allowed.push_back(std::move(p));
+          }
           targets.push_back(t);
         }
       }

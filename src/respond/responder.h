@@ -19,6 +19,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,10 +60,18 @@ struct ResponderSettings {
   std::map<std::string, std::string> never_reason;  // entry text -> reason
   std::vector<std::pair<CidrSet, std::vector<std::string>>> tags;  // config `tags`
   std::map<std::string, std::vector<std::string>> identity_tags;
+  // enforce-pattern-of-life: peers count as known when seen this long before the breach.
+  Micros pattern_settle = 24 * kMicrosPerHour;
+  size_t pattern_max_peers = 256;
   // Replay: run the policy and the state machine on event time but call no backend (the
   // results say "simulated"); set by the engine for `vigil replay`.
   bool simulate = false;
 };
+
+// A device's known peers (addresses it talked to, either direction) seen before `before`,
+// busiest first, at most `limit`. The session answers it from the store's event log.
+using KnownPeersFn =
+    std::function<std::vector<std::string>(const std::string& device, Micros before, size_t limit)>;
 
 // Reads respond.* (and `tags`) from config. Errors name the bad item.
 Result<ResponderSettings> SettingsFromConfig(const config::Config& cfg);
@@ -81,6 +90,9 @@ class Responder {
   const Status& init_status() const { return init_status_; }
   const ResponderSettings& settings() const { return s_; }
   void set_simulate(bool on) { s_.simulate = on; }
+  // Where enforce-pattern-of-life finds a device's known peers when the breach does not
+  // list them (details.known_peers). Without it such an action keeps only essential services.
+  void set_known_peers(KnownPeersFn fn) { known_peers_ = std::move(fn); }
 
   // Applies the policy to a breach at event time `now` (weak or suppressed breaches are
   // ignored).
@@ -130,6 +142,7 @@ class Responder {
   std::deque<Micros> started_;                      // start times within the last hour
   std::set<std::string> changed_;
   std::vector<AuditRecord> audit_;
+  KnownPeersFn known_peers_;
 };
 
 }  // namespace vigil::respond

@@ -336,6 +336,69 @@ TEST(Responder, IncidentScoreQuarantinesTheDevices) {
   EXPECT_EQ(r.All().size(), 1u);
 }
 
+// enforce-pattern-of-life keeps what the device did before: its known peers come from the
+// session's event log (set_known_peers), seen at least `settle` before the breach, never
+// the breach's own peer, at most max_peers; a second breach extends the one action.
+TEST(Responder, PatternOfLifeKeepsTheKnownPeersFromBeforeTheBreach) {
+  Calls calls;
+  ResponderSettings s = Settings(Mode::kAutonomous);
+  s.policy[0].action = std::string(kEnforcePatternOfLife);
+  s.pattern_settle = 24 * kMicrosPerHour;
+  s.pattern_max_peers = 2;
+  Responder r = Make(Mode::kAutonomous, &calls, s);
+  std::vector<std::pair<std::string, Micros>> asked;
+  r.set_known_peers([&](const std::string& device, Micros before, size_t limit) {
+    asked.emplace_back(device, before);
+    EXPECT_EQ(limit, 3u);  // one spare: the breach's peer may be among them
+    return std::vector<std::string>{"203.0.113.9", "10.0.0.53", "192.0.2.80"};
+  });
+  r.OnBreach(Beacon(kT0), kT0);
+  auto all = r.All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].kind, kEnforcePatternOfLife);
+  EXPECT_EQ(all[0].target.device, "10.0.0.5");
+  EXPECT_EQ(all[0].target.allowed, (std::vector<std::string>{"10.0.0.53", "192.0.2.80"}));
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0], std::make_pair(std::string("10.0.0.5"), kT0 - 24 * kMicrosPerHour));
+  // The next breach on the device extends the same action.
+  r.OnBreach(Beacon(kT0 + kMicrosPerHour), kT0 + kMicrosPerHour);
+  EXPECT_EQ(r.All().size(), 1u);
+  // Peers listed in the breach itself win over the log.
+  detect::Breach b = Beacon(kT0, "10.0.0.7");
+  b.details["known_peers"] = {"198.51.100.4"};
+  r.OnBreach(b, kT0);
+  const Action* a = nullptr;
+  for (const auto& x : r.All())
+    if (x.target.device == "10.0.0.7") a = r.Find(x.id);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->target.allowed, std::vector<std::string>{"198.51.100.4"});
+}
+
+TEST(Responder, PatternOfLifeForAnIncidentLeavesOutItsExternalEntities) {
+  Calls calls;
+  ResponderSettings s = Settings(Mode::kAutonomous);
+  PolicyRule q;
+  q.incident_score = 90;
+  q.action = std::string(kEnforcePatternOfLife);
+  s.policy = {q};
+  Responder r = Make(Mode::kAutonomous, &calls, s);
+  Micros before = 0;
+  r.set_known_peers([&](const std::string&, Micros b, size_t) {
+    before = b;
+    return std::vector<std::string>{"203.0.113.9", "10.0.0.53"};
+  });
+  nlohmann::json inc = {{"id", "inc-1"},
+                        {"score", 95},
+                        {"start", FormatRfc3339(kT0)},
+                        {"entities", {{{"type", "device"}, {"id", "10.0.0.5"}},
+                                      {{"type", "external"}, {"id", "203.0.113.9"}}}}};
+  r.OnIncident(inc, kT0 + kMicrosPerHour);
+  auto all = r.All();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].target.allowed, std::vector<std::string>{"10.0.0.53"});
+  EXPECT_EQ(before, kT0 - 24 * kMicrosPerHour);
+}
+
 TEST(Responder, SaveAndLoadKeepLiveActionsSoASecondBreachStillExtends) {
   Calls calls;
   Responder r = Make(Mode::kAutonomous, &calls);
