@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "server/event_hub.h"
@@ -86,7 +87,8 @@ class ServerApi : public ::testing::Test {
 };
 
 const std::vector<std::string> kReadEndpoints = {
-    "/api/v1/devices", "/api/v1/devices/10.0.0.5", "/api/v1/devices/10.0.0.5/events", "/api/v1/identities",
+    "/api/v1/devices", "/api/v1/devices/10.0.0.5", "/api/v1/devices/10.0.0.5/events",
+    "/api/v1/devices/10.0.0.5/activity", "/api/v1/map", "/api/v1/identities",
     "/api/v1/breaches", "/api/v1/breaches/b-0000000000000001", "/api/v1/incidents", "/api/v1/incidents/inc-0001",
     "/api/v1/actions", "/api/v1/actions/act-0000000000000001", "/api/v1/models", "/api/v1/status", "/metrics"};
 
@@ -151,22 +153,82 @@ TEST_F(ServerApi, ADeviceComesWithItsBreachesActionsIncidentsAndVulnerabilities)
   EXPECT_EQ(id["actions"][0]["kind"], "disable-cloud-credential");
 }
 
-TEST_F(ServerApi, EntityEventsAreTheBreachesReferencesPagedAndFiltered) {
-  auto j = GetJson("/api/v1/devices/10.0.0.5/events");
-  EXPECT_EQ(j["source"], "breach-references");
-  EXPECT_EQ(j["total"], 3);
-  ASSERT_EQ(j["items"].size(), 3u);
+TEST_F(ServerApi, EntityEventsComeFromTheEventLogPagedFilteredAndLinkedToBreaches) {
+  auto j = GetJson("/api/v1/devices/10.0.0.5/events?limit=50");
+  EXPECT_EQ(j["source"], "event-log");
+  ASSERT_EQ(j["items"].size(), 50u);
+  EXPECT_TRUE(j["more"].get<bool>());
+  for (size_t i = 1; i < j["items"].size(); ++i)  // newest first
+    EXPECT_GE(j["items"][i - 1]["time"].get<std::string>(), j["items"][i]["time"].get<std::string>());
+  // The newest is the event breach 3 cites (ws-alice to web-01 at T0+20m), linked to it.
+  EXPECT_EQ(j["items"][0]["time"], FormatRfc3339(server_test::kT0 + 20 * kMicrosPerMinute));
+  EXPECT_EQ(j["items"][0]["breach"], "b-0000000000000003");
   EXPECT_EQ(j["items"][0]["input"], "conn.log");
   EXPECT_GT(j["items"][0]["line"].get<int>(), 0);
-  EXPECT_GE(j["items"][0]["time"].get<std::string>(), j["items"][1]["time"].get<std::string>());  // newest first
-  auto page = GetJson("/api/v1/devices/10.0.0.5/events?limit=1&offset=1");
-  ASSERT_EQ(page["items"].size(), 1u);
-  EXPECT_EQ(page["items"][0], j["items"][1]);
+  auto rest = GetJson("/api/v1/devices/10.0.0.5/events?limit=50&offset=50");
+  ASSERT_EQ(rest["items"].size(), 15u);  // 65 events in all
+  EXPECT_FALSE(rest["more"].get<bool>());
+  EXPECT_EQ(GetJson("/api/v1/devices/10.0.0.5/events?kind=dns")["items"].size(), 5u);
+  EXPECT_EQ(GetJson("/api/v1/devices/10.0.0.5/events?kind=http")["items"].size(), 0u);
+  auto peer = GetJson("/api/v1/devices/10.0.0.5/events?peer=203.0.113.7&limit=1000");
+  EXPECT_EQ(peer["items"].size(), 59u);
   auto q = GetJson("/api/v1/devices/10.0.0.5/events?q=10.0.0.10");
   ASSERT_EQ(q["items"].size(), 1u);
   EXPECT_EQ(q["items"][0]["breach"], "b-0000000000000003");
-  auto none = GetJson("/api/v1/devices/10.0.0.5/events?kind=dns");
-  EXPECT_EQ(none["items"].size(), 0u);
+  auto window = GetJson("/api/v1/devices/10.0.0.5/events?since=" + FormatRfc3339(server_test::kT0 - 10 * kMicrosPerMinute) +
+                        "&until=" + FormatRfc3339(server_test::kT0));
+  EXPECT_EQ(window["items"].size(), 10u);  // beacons 1..10 minutes before T0
+  // The peer's side: web-01 sees the one event where it is the peer.
+  auto web = GetJson("/api/v1/devices/10.0.0.10/events");
+  ASSERT_EQ(web["items"].size(), 1u);
+  EXPECT_EQ(web["items"][0]["entity"], "10.0.0.5");
+  // An entity with breaches but nothing in the event log falls back to the breach references.
+  auto alice = GetJson("/api/v1/identities/arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Falice/events");
+  EXPECT_EQ(alice["source"], "breach-references");
+  ASSERT_EQ(alice["items"].size(), 1u);
+  EXPECT_EQ(alice["items"][0]["breach"], "b-0000000000000004");
+}
+
+TEST_F(ServerApi, ActivityCountsTheEventLogPerBucket) {
+  auto j = GetJson("/api/v1/devices/10.0.0.5/activity?bucket=1h&since=" +
+                   FormatRfc3339(server_test::kT0 - 3 * kMicrosPerHour) + "&until=" + FormatRfc3339(server_test::kT0 + kMicrosPerHour));
+  EXPECT_EQ(j["bucket_s"], 3600);
+  uint64_t total = 0;
+  for (const auto& b : j["items"]) total += b["events"].get<uint64_t>();
+  EXPECT_EQ(total, 65u);
+  // The hour before T0 holds the 57 beacons.
+  bool found = false;
+  for (const auto& b : j["items"])
+    if (b["time"] == FormatRfc3339(server_test::kT0 - kMicrosPerHour)) found = b["events"] == 57;
+  EXPECT_TRUE(found) << j.dump();
+  // Without a range: the entity's first to last seen, in at most 2000 buckets.
+  auto whole = GetJson("/api/v1/devices/10.0.0.5/activity?bucket=1m");
+  EXPECT_GE(whole["bucket_s"].get<int>(), 60 * 5);  // 7 days of minutes do not fit: wider buckets
+  ExpectError(Get("/api/v1/devices/10.0.0.5/activity?bucket=soon", viewer_), 400, "bad bucket");
+  ExpectError(Get("/api/v1/devices/10.9.9.9/activity", viewer_), 404, "unknown device");
+}
+
+TEST_F(ServerApi, MapShowsWhoTalksToWhomSizedByActivityWithBreachesMarked) {
+  auto j = GetJson("/api/v1/map");
+  ASSERT_FALSE(j["edges"].empty());
+  const auto& top = j["edges"][0];  // busiest first
+  EXPECT_EQ(top["source"], "10.0.0.5");
+  EXPECT_EQ(top["target"], "203.0.113.7");
+  EXPECT_EQ(top["events"], 59);
+  EXPECT_TRUE(top["breached"].get<bool>());
+  bool dns_edge = false;
+  for (const auto& e : j["edges"])
+    if (e["target"] == "10.0.0.53") dns_edge = !e["breached"].get<bool>() && e["events"] == 5;
+  EXPECT_TRUE(dns_edge) << j.dump();
+  std::map<std::string, nlohmann::json> nodes;
+  for (const auto& n : j["nodes"]) nodes[n["id"]] = n;
+  EXPECT_EQ(nodes["10.0.0.5"]["type"], "device");
+  EXPECT_EQ(nodes["10.0.0.5"]["name"], "ws-alice");
+  EXPECT_EQ(nodes["10.0.0.5"]["breach_score"], 88);
+  EXPECT_EQ(nodes["203.0.113.7"]["type"], "external");
+  EXPECT_EQ(nodes["10.0.0.53"]["breach_score"], 0);
+  EXPECT_EQ(GetJson("/api/v1/map?limit=1")["edges"].size(), 1u);
+  ExpectError(Get("/api/v1/map?limit=0", viewer_), 400, "limit 0");
 }
 
 TEST_F(ServerApi, BreachesFilterByModelEntityScoreTimeAndWeakness) {

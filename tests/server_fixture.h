@@ -1,9 +1,10 @@
 // Demo-like console data for the server and UI tests, written through the Store interface:
 // three devices, two external endpoints and one cloud identity; five breaches (one a weak
-// signal); two incidents; three actions (one pending approval); vulnerabilities; ingest
+// signal); an event log (FixtureEvents); two incidents; three actions (one pending approval); vulnerabilities; ingest
 // counters and rejects. Fixed values, so every test knows what to expect.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,73 @@ inline std::vector<detect::Breach> FixtureBreaches() {
   };
 }
 
+// The event log: the events the network breaches cite (same input, offset and time), 57
+// beacons of ws-alice to evil.example one a minute before the first breach, five DNS
+// queries of ws-alice and three flows of db-01 to the CDN. ws-alice has 65 events, 59 of
+// them with evil.example.
+inline std::vector<store::EventRecord> FixtureEvents() {
+  std::vector<store::EventRecord> out;
+  for (const auto& b : FixtureBreaches()) {
+    if (b.entity.type != "device") continue;
+    const auto& ev = b.events.front();
+    store::EventRecord r;
+    r.time = ev.time;
+    r.entity = b.entity.id;
+    r.peer = b.peer ? b.peer->id : "";
+    r.kind = ev.kind;
+    r.summary = ev.summary;
+    r.uid = ev.uid;
+    r.input = ev.input;
+    r.line = ev.line;
+    r.offset = ev.offset;
+    r.bytes = 3200;
+    out.push_back(r);
+  }
+  for (int i = 1; i <= 57; ++i) {
+    store::EventRecord r;
+    r.time = kT0 - i * kMicrosPerMinute;
+    r.entity = "10.0.0.5";
+    r.peer = "203.0.113.7";
+    r.kind = "flow";
+    r.summary = "10.0.0.5:" + std::to_string(50000 + i) + " -> 203.0.113.7:443/tcp 310 B out, 1.2 KB in, SF";
+    r.uid = "Cbeacon" + std::to_string(i);
+    r.input = "conn.log";
+    r.line = static_cast<uint64_t>(1000 - i);
+    r.offset = static_cast<uint64_t>(200000 - i * 150);
+    r.bytes = 1510;
+    out.push_back(r);
+  }
+  for (int i = 0; i < 5; ++i) {
+    store::EventRecord r;
+    r.time = kT0 - 2 * kMicrosPerHour + i * 10 * kMicrosPerMinute;
+    r.entity = "10.0.0.5";
+    r.peer = "10.0.0.53";
+    r.kind = "dns";
+    r.summary = "10.0.0.5:53000 -> 10.0.0.53:53/udp query updates" + std::to_string(i) + ".example.com A";
+    r.uid = "Dquery" + std::to_string(i);
+    r.input = "dns.log";
+    r.line = static_cast<uint64_t>(10 + i);
+    r.offset = static_cast<uint64_t>(900 + i * 120);
+    out.push_back(r);
+  }
+  for (int i = 0; i < 3; ++i) {
+    store::EventRecord r;
+    r.time = kT0 + (170 + i) * kMicrosPerMinute;
+    r.entity = "10.0.0.20";
+    r.peer = "198.51.100.20";
+    r.kind = "flow";
+    r.summary = "10.0.0.20:41000 -> 198.51.100.20:80/tcp 400 B out, 2.1 MB in, SF";
+    r.uid = "Ccdn" + std::to_string(i);
+    r.input = "conn.log";
+    r.line = static_cast<uint64_t>(5000 + i);
+    r.offset = static_cast<uint64_t>(700000 + i * 150);
+    r.bytes = 2100400;
+    out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  return out;
+}
+
 inline respond::Action MakeAction(const std::string& id, const std::string& kind, respond::State state,
                                   respond::Mode mode, const std::string& device, const std::string& peer,
                                   const std::string& identity, const std::string& breach, const std::string& text) {
@@ -121,6 +189,7 @@ inline Status PopulateFixture(store::Store& s) {
   ent("identity", "arn:aws:iam::123456789012:user/alice", "alice", "", 1200);
   VIGIL_RETURN_IF_ERROR(s.UpsertEntities(ents));
   VIGIL_RETURN_IF_ERROR(s.PutBreaches(FixtureBreaches()));
+  VIGIL_RETURN_IF_ERROR(s.PutEvents(FixtureEvents()));
 
   nlohmann::json inc1 = {
       {"id", "inc-0001"},

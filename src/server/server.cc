@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "detect/model.h"
 #include "respond/action.h"
@@ -368,53 +370,183 @@ void Server::Routes() {
   s.Get("/api/v1/devices", guarded(Role::kViewer, list_entities("")));
   s.Get("/api/v1/identities", guarded(Role::kViewer, list_entities("identity")));
 
-  // Events of an entity: the store keeps no raw events, so this lists the events that the
-  // entity's breaches reference (each with its input, line and offset), newest first.
+  // Events of an entity (as entity or as peer), newest first, from the store's event log
+  // (store.event_log), paged and filtered by kind, peer, text and time. Each event names
+  // where its raw record is (input, line, offset) and the breaches that cite it. With the
+  // event log off (or empty for this entity) the events its breaches reference are listed.
   auto entity_events = [this](const httplib::Request& req, httplib::Response& res, const TokenEntry&) {
     Params p{req, ""};
-    size_t limit = p.Size("limit", kDefaultPageSize, kMaxPageSize, 1);
-    size_t offset = p.Size("offset", 0, kMaxCountScan);
-    std::string kind = p.str("kind");
-    std::string q = p.str("q");
+    store::EventQuery eq;
+    eq.entity = req.matches[1];
+    eq.limit = p.Size("limit", kDefaultPageSize, kMaxPageSize, 1);
+    eq.offset = p.Size("offset", 0, kMaxCountScan);
+    eq.kind = p.str("kind");
+    eq.text = p.str("q");
+    eq.peer = p.str("peer");
+    eq.since = p.Time("since");
+    eq.until = p.Time("until");
+    if (p.error.empty() && eq.since && eq.until && eq.until <= eq.since) p.error = "until must be after since";
     if (!p.error.empty()) return SendError(res, 400, p.error);
-    std::string id = req.matches[1];
+    const std::string& id = eq.entity;
     store::BreachQuery bq;
     bq.entity = id;
+    bq.include_peer = true;
     bq.include_weak = true;
     bq.limit = kMaxPageSize;
     auto br = store_.QueryBreaches(bq);
     if (!br.ok()) return SendStoreError(res, br.status());
+    // (input, offset, time) of each event a breach cites -> the breach.
+    std::map<std::tuple<std::string, uint64_t, Micros>, const detect::Breach*> cited;
+    for (const auto& b : *br)
+      for (const auto& ev : b.events) cited.emplace(std::make_tuple(ev.input, ev.offset, ev.time), &b);
+
+    store::EventQuery page = eq;
+    page.limit = eq.limit + 1;  // one more says whether there is a next page
+    auto evs = store_.QueryEvents(page);
+    if (!evs.ok()) return SendStoreError(res, evs.status());
+    nlohmann::json items = nlohmann::json::array();
+    if (!evs->empty() || eq.offset > 0) {
+      for (size_t i = 0; i < evs->size() && i < eq.limit; ++i) {
+        const auto& ev = (*evs)[i];
+        nlohmann::json j = {{"time", FormatRfc3339(ev.time)}, {"kind", ev.kind},
+                            {"entity", ev.entity},            {"peer", ev.peer},
+                            {"summary", ev.summary},          {"uid", ev.uid},
+                            {"input", ev.input},              {"line", ev.line},
+                            {"offset", ev.offset},            {"bytes", ev.bytes}};
+        auto c = cited.find(std::make_tuple(ev.input, ev.offset, ev.time));
+        if (c != cited.end()) {
+          j["breach"] = c->second->id;
+          j["model"] = c->second->model;
+        }
+        items.push_back(std::move(j));
+      }
+      return SendJson(res, {{"items", items},
+                            {"limit", eq.limit},
+                            {"offset", eq.offset},
+                            {"more", evs->size() > eq.limit},
+                            {"source", "event-log"}});
+    }
     std::vector<nlohmann::json> all;
     std::set<std::string> seen;
     for (const auto& b : *br) {
       for (const auto& ev : b.events) {
         std::string key = ev.input + "|" + std::to_string(ev.offset) + "|" + ev.uid + "|" + std::to_string(ev.time);
         if (!seen.insert(key).second) continue;
-        if (!kind.empty() && ev.kind != kind) continue;
-        if (!q.empty() && ev.summary.find(q) == std::string::npos && ev.uid.find(q) == std::string::npos) continue;
-        all.push_back({{"time", FormatRfc3339(ev.time)},
-                       {"kind", ev.kind},
-                       {"summary", ev.summary},
-                       {"uid", ev.uid},
-                       {"input", ev.input},
-                       {"line", ev.line},
-                       {"offset", ev.offset},
-                       {"breach", b.id},
-                       {"model", b.model}});
+        if (!eq.kind.empty() && ev.kind != eq.kind) continue;
+        if (!eq.text.empty() && ev.summary.find(eq.text) == std::string::npos && ev.uid.find(eq.text) == std::string::npos) continue;
+        if ((eq.since && ev.time < eq.since) || (eq.until && ev.time >= eq.until)) continue;
+        all.push_back({{"time", FormatRfc3339(ev.time)}, {"kind", ev.kind},   {"summary", ev.summary},
+                       {"uid", ev.uid},                  {"input", ev.input}, {"line", ev.line},
+                       {"offset", ev.offset},            {"breach", b.id},    {"model", b.model}});
       }
     }
     std::sort(all.begin(), all.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
       return a["time"].get<std::string>() > b["time"].get<std::string>();
     });
-    nlohmann::json items = nlohmann::json::array();
-    for (size_t i = offset; i < all.size() && items.size() < limit; ++i) items.push_back(all[i]);
+    for (size_t i = eq.offset; i < all.size() && items.size() < eq.limit; ++i) items.push_back(all[i]);
     SendJson(res, {{"items", items},
                    {"total", all.size()},
-                   {"limit", limit},
-                   {"offset", offset},
+                   {"limit", eq.limit},
+                   {"offset", eq.offset},
+                   {"more", all.size() > eq.offset + items.size()},
                    {"source", "breach-references"}});
   };
   s.Get(R"(/api/v1/(?:devices|identities)/(.+)/events)", guarded(Role::kViewer, entity_events));
+
+  // Connection activity over time: the entity's events per bucket (default 1 h) of event
+  // time, from the event log. Without since/until: the entity's first to last seen. At most
+  // kMaxActivityBuckets buckets (the bucket grows to fit).
+  s.Get(R"(/api/v1/(?:devices|identities)/(.+)/activity)",
+        guarded(Role::kViewer, [this](const httplib::Request& req, httplib::Response& res, const TokenEntry&) {
+          Params p{req, ""};
+          std::string id = req.matches[1];
+          Micros bucket = kMicrosPerHour;
+          if (p.has("bucket")) {
+            auto d = ParseDuration(p.str("bucket"));
+            if (!d || *d < kMicrosPerSecond) p.error = "bucket must be a duration of 1s or more (\"1h\", \"5m\")";
+            else bucket = *d;
+          }
+          Micros since = p.Time("since"), until = p.Time("until");
+          if (!p.error.empty()) return SendError(res, 400, p.error);
+          if (!since || !until) {
+            auto e = store_.GetEntity(id);
+            if (!e.ok()) return SendStoreError(res, e.status());
+            if (!e->has_value()) return SendError(res, 404, "no entity '" + id + "'");
+            if (!since) since = (*e)->first_seen;
+            if (!until) until = (*e)->last_seen + 1;
+          }
+          if (until <= since) return SendError(res, 400, "until must be after since");
+          while ((until - since) / bucket > kMaxActivityBuckets) bucket *= 2;
+          since -= since % bucket;
+          auto counts = store_.EventCounts(id, bucket, since, until);
+          if (!counts.ok()) return SendStoreError(res, counts.status());
+          nlohmann::json items = nlohmann::json::array();
+          for (const auto& [t, n] : *counts) items.push_back({{"time", FormatRfc3339(t)}, {"events", n}});
+          SendJson(res, {{"items", items},
+                         {"bucket_s", bucket / kMicrosPerSecond},
+                         {"since", FormatRfc3339(since)},
+                         {"until", FormatRfc3339(until)}});
+        }));
+
+  // The map: who talks to whom. The busiest (entity, peer) pairs of the event log's newest
+  // kMapRows rows (optionally since a time), with each node's type and whether it breached
+  // (its highest breach score), so the UI can size by activity and highlight breaches.
+  s.Get("/api/v1/map", guarded(Role::kViewer, [this](const httplib::Request& req, httplib::Response& res,
+                                                      const TokenEntry&) {
+          Params p{req, ""};
+          size_t limit = p.Size("limit", 300, 2000, 1);
+          Micros since = p.Time("since");
+          if (!p.error.empty()) return SendError(res, 400, p.error);
+          auto pairs = store_.BusiestPairs(since, limit, kMapRows);
+          if (!pairs.ok()) return SendStoreError(res, pairs.status());
+          store::BreachQuery bq;
+          bq.limit = kMaxPageSize;
+          auto br = store_.QueryBreaches(bq);
+          if (!br.ok()) return SendStoreError(res, br.status());
+          std::map<std::string, int> top_score;
+          std::set<std::pair<std::string, std::string>> breached_pairs;
+          for (const auto& b : *br) {
+            if (b.peer) {
+              breached_pairs.emplace(b.entity.id, b.peer->id);
+              breached_pairs.emplace(b.peer->id, b.entity.id);
+            }
+            int& s1 = top_score[b.entity.id];
+            s1 = std::max(s1, b.score);
+            if (b.peer) {
+              int& s2 = top_score[b.peer->id];
+              s2 = std::max(s2, b.score);
+            }
+          }
+          std::map<std::string, nlohmann::json> nodes;
+          auto node = [&](const std::string& id, uint64_t events) {
+            auto it = nodes.find(id);
+            if (it == nodes.end()) {
+              nlohmann::json n = {{"id", id}, {"type", ""}, {"name", ""}, {"events", 0}};
+              auto e = store_.GetEntity(id);
+              if (e.ok() && e->has_value()) {
+                n["type"] = (*e)->type;
+                n["name"] = (*e)->name;
+                n["role"] = (*e)->role;
+              }
+              auto s3 = top_score.find(id);
+              n["breach_score"] = s3 == top_score.end() ? 0 : s3->second;
+              it = nodes.emplace(id, std::move(n)).first;
+            }
+            it->second["events"] = it->second["events"].get<uint64_t>() + events;
+          };
+          nlohmann::json edges = nlohmann::json::array();
+          for (const auto& a : *pairs) {
+            node(a.entity, a.events);
+            node(a.peer, a.events);
+            edges.push_back({{"source", a.entity}, {"target", a.peer}, {"events", a.events},
+                             {"bytes", a.bytes}, {"first_seen", FormatRfc3339(a.first_seen)},
+                             {"last_seen", FormatRfc3339(a.last_seen)},
+                             {"breached", breached_pairs.count({a.entity, a.peer}) > 0}});
+          }
+          nlohmann::json ns = nlohmann::json::array();
+          for (auto& [id, n] : nodes) ns.push_back(std::move(n));
+          SendJson(res, {{"nodes", ns}, {"edges", edges}});
+        }));
 
   auto entity_detail = [this](const httplib::Request& req, httplib::Response& res, const TokenEntry&) {
     std::string id = req.matches[1];

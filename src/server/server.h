@@ -37,6 +37,10 @@ inline constexpr size_t kMaxPageSize = 1000;
 inline constexpr size_t kDefaultPageSize = 100;
 // Breaches scanned per model to count them for the catalogue and /metrics.
 inline constexpr size_t kMaxCountScan = 100000;
+// /activity: at most this many buckets (a wider range gets wider buckets).
+inline constexpr int64_t kMaxActivityBuckets = 2000;
+// /map: the busiest pairs among at most this many of the event log's newest rows.
+inline constexpr size_t kMapRows = 500000;
 // Concurrent SSE clients; more get 503 (each holds one server thread).
 inline constexpr int kMaxSseClients = 32;
 // Server threads (SSE clients plus ordinary requests).

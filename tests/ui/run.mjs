@@ -87,11 +87,24 @@ try {
   check(devText.includes('CVE-2024-3094'), 'device page shows its CVEs');
   await page.waitForSelector('[data-chart="activity"] canvas', { timeout: 10000 });
   check(true, 'device page draws the activity chart');
-  check(await page.locator('#events tbody tr').count() === 3, 'device page shows the event log');
+  check(await page.locator('#events tbody tr').count() === 50, 'device page shows the first 50 events of its event log');
+  const evText = await page.textContent('#events');
+  check(evText.includes('network/new-user-agent-to-internal-server') && evText.includes('conn.log:'),
+    'event log rows show their source position and link the breach that cites them');
+  await page.click('#events button.older');
+  await page.waitForFunction(() => document.querySelectorAll('#events tbody tr').length === 15, null, { timeout: 5000 });
+  check(true, 'the event log pages to the older 15 events');
   await page.selectOption('select[name="kind"]', 'dns');
   await page.click('form.filters button[type="submit"]');
+  await page.waitForFunction(() => document.querySelectorAll('#events tbody tr').length === 5, null, { timeout: 5000 });
+  check((await page.textContent('#events')).includes('updates0.example.com'), 'the event log filter by kind shows the DNS queries');
+  await page.selectOption('select[name="kind"]', 'http');
+  await page.click('form.filters button[type="submit"]');
   await page.waitForFunction(() => document.querySelector('#events .empty'), null, { timeout: 5000 });
-  check(true, 'the event log filter by kind works');
+  check(true, 'a kind with no events shows an empty event log');
+  await page.selectOption('select[name="kind"]', '');
+  await page.click('form.filters button[type="submit"]');
+  await page.waitForFunction(() => document.querySelectorAll('#events tbody tr').length === 50, null, { timeout: 5000 });
   await shot('03-device');
 
   // A breach.
@@ -126,7 +139,7 @@ try {
   await page.goto(base + '/#/map');
   await page.waitForSelector('#graph canvas', { timeout: 15000 });
   await page.waitForTimeout(500);
-  check(true, 'map draws the entity graph');
+  check((await page.textContent('main')).includes('busiest links'), 'map draws who talks to whom from the event log');
   await shot('07-map');
   await page.goto(base + '/#/models');
   await page.waitForSelector('body[data-page="models"][data-ready="1"]');

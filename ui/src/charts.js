@@ -54,18 +54,17 @@ export function timelineChart(breaches, width = 900) {
   return el;
 }
 
-// Counts per time bucket (bars): activity of a device over time.
-export function activityChart(times, label, width = 900) {
+// Events per time bucket (bars) as GET /api/v1/devices/ID/activity gives them.
+export function countsChart(activity, label, width = 900) {
   const el = h('div', { class: 'chart', 'data-chart': 'activity' });
-  if (!times.length) return el;
-  const ts = times.map(secs).sort((a, b) => a - b);
-  const span = Math.max(ts[ts.length - 1] - ts[0], 3600);
-  const bucket = span > 14 * 86400 ? 86400 : span > 2 * 86400 ? 3600 * 6 : span > 6 * 3600 ? 3600 : 600;
-  const start = Math.floor(ts[0] / bucket) * bucket;
-  const n = Math.floor((ts[ts.length - 1] - start) / bucket) + 1;
+  const items = activity.items || [];
+  if (!items.length) return el;
+  const bucket = activity.bucket_s || 3600;
+  const start = secs(items[0].time);
+  const n = Math.floor((secs(items[items.length - 1].time) - start) / bucket) + 1;
   const xs = Array.from({ length: n }, (_, i) => start + i * bucket);
   const ys = new Array(n).fill(0);
-  for (const t of ts) ys[Math.floor((t - start) / bucket)]++;
+  for (const it of items) ys[Math.floor((secs(it.time) - start) / bucket)] = it.events;
   const opts = {
     width,
     height: 180,
@@ -76,42 +75,40 @@ export function activityChart(times, label, width = 900) {
   return el;
 }
 
-// The entity graph: devices, external endpoints and identities, linked by breaches.
-// Node size follows activity (events seen, log scale); breaching entities are red.
-export function entityGraph(container, entities, breaches, onOpen) {
-  const breaching = new Map();
-  for (const b of breaches) {
-    if (b.weak) continue;
-    for (const e of [b.entity, b.peer]) {
-      if (e?.id) breaching.set(e.id, Math.max(breaching.get(e.id) || 0, b.score));
-    }
+// Counts per time bucket (bars) of a list of times (breach times when there is no event log).
+export function activityChart(times, label, width = 900) {
+  if (!times.length) return countsChart({ items: [] }, label, width);
+  const ts = times.map(secs).sort((a, b) => a - b);
+  const span = Math.max(ts[ts.length - 1] - ts[0], 3600);
+  const bucket = span > 14 * 86400 ? 86400 : span > 2 * 86400 ? 3600 * 6 : span > 6 * 3600 ? 3600 : 600;
+  const counts = new Map();
+  for (const t of ts) {
+    const b = Math.floor(t / bucket) * bucket;
+    counts.set(b, (counts.get(b) || 0) + 1);
   }
-  const nodes = new Map();
-  const addNode = (e) => {
-    if (!e?.id || nodes.has(e.id)) return;
-    nodes.set(e.id, {
-      data: {
-        id: e.id,
-        label: e.name && e.name !== e.id ? e.name : e.id,
-        type: e.type || 'device',
-        size: 18 + Math.min(42, 6 * Math.log10(1 + (e.events || 0))),
-        breaching: breaching.has(e.id) ? 1 : 0,
-      },
-    });
-  };
-  entities.forEach(addNode);
-  const edges = new Map();
-  for (const b of breaches) {
-    addNode(b.entity);
-    if (!b.peer?.id) continue;
-    addNode(b.peer);
-    const key = b.entity.id + '→' + b.peer.id;
-    const prev = edges.get(key);
-    edges.set(key, { data: { id: key, source: b.entity.id, target: b.peer.id, weight: (prev?.data.weight || 0) + 1, breach: b.weak ? 0 : 1 } });
-  }
+  const items = [...counts].map(([t, n]) => ({ time: new Date(t * 1000).toISOString(), events: n }));
+  return countsChart({ items, bucket_s: bucket }, label, width);
+}
+
+// The map: who talks to whom (GET /api/v1/map). Devices, external endpoints and
+// identities; node size follows activity (events, log scale), edge width the events between
+// the two; entities with breaches are red, and so are the links a breach names.
+export function talkGraph(container, map, onOpen) {
+  const nodes = (map.nodes || []).map((n) => ({
+    data: {
+      id: n.id,
+      label: n.name && n.name !== n.id ? n.name : n.id,
+      type: n.type || (/^[0-9.:a-f]+$/i.test(n.id) ? 'external' : 'identity'),
+      size: 18 + Math.min(42, 6 * Math.log10(1 + (n.events || 0))),
+      breaching: n.breach_score > 0 ? 1 : 0,
+    },
+  }));
+  const edges = (map.edges || []).map((e) => ({
+    data: { id: e.source + '→' + e.target, source: e.source, target: e.target, weight: Math.log10(1 + (e.events || 0)), breach: e.breached ? 1 : 0 },
+  }));
   const cy = cytoscape({
     container,
-    elements: [...nodes.values(), ...edges.values()],
+    elements: [...nodes, ...edges],
     layout: { name: 'cose', animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90 },
     wheelSensitivity: 0.3,
     style: [
@@ -119,7 +116,7 @@ export function entityGraph(container, entities, breaches, onOpen) {
       { selector: 'node[type = "external"]', style: { 'background-color': '#a9b4c2', shape: 'round-rectangle' } },
       { selector: 'node[type = "identity"]', style: { 'background-color': '#9b5de5', shape: 'diamond' } },
       { selector: 'node[breaching = 1]', style: { 'border-width': 4, 'border-color': '#e4572e', 'background-color': '#f08a6c' } },
-      { selector: 'edge', style: { width: 'mapData(weight, 1, 10, 1, 5)', 'line-color': '#c3ccd6', 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#c3ccd6' } },
+      { selector: 'edge', style: { width: 'mapData(weight, 0, 4, 1, 6)', 'line-color': '#c3ccd6', 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'target-arrow-color': '#c3ccd6' } },
       { selector: 'edge[breach = 1]', style: { 'line-color': '#e4572e', 'target-arrow-color': '#e4572e' } },
     ],
   });

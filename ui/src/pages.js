@@ -2,7 +2,7 @@
 // it shows from the API and renders it; links go through the hash router in main.js.
 import { api, ApiError } from './api.js';
 import { h, clear, link, score, fmtTime, entityLink, table, card } from './dom.js';
-import { timelineChart, activityChart, entityGraph } from './charts.js';
+import { timelineChart, activityChart, countsChart, talkGraph } from './charts.js';
 
 // ---- shared pieces ----
 
@@ -164,20 +164,30 @@ export async function entity(app, ctx, id) {
   const os = [facts.os || facts.os_platform || facts.OSPlatform, facts.os_version || facts.OSVersion].filter(Boolean).join(' ');
   const vulns = Array.isArray(e.vulnerabilities) ? e.vulnerabilities : [];
   const breaches = e.breaches || [];
+  const activity = await api.get(`devices/${encodeURIComponent(id)}/activity`).catch(() => ({ items: [] }));
   const evBox = h('div', { id: 'events' });
-  const state = { offset: 0, kind: '', q: '' };
+  const page = 50;
+  const state = { offset: 0, kind: '', q: '', peer: '' };
   const loadEvents = async () => {
-    const r = await api.get(`devices/${encodeURIComponent(id)}/events`, { limit: 50, offset: state.offset, kind: state.kind, q: state.q });
+    const r = await api.get(`devices/${encodeURIComponent(id)}/events`, { limit: page, offset: state.offset, kind: state.kind, q: state.q, peer: state.peer });
+    const other = (x) => (x.entity && x.entity !== id ? x.entity : x.peer);
     clear(evBox).append(
-      table(['Time', 'Kind', 'Event', 'Source', 'Breach'], r.items.map((x) => [fmtTime(x.time), x.kind, x.summary,
-        h('span', { class: 'muted' }, `${x.input || 'input'}:${x.line || x.offset}`), h('a', { href: link.breach(x.breach) }, x.model)]), 'No events.'),
-      h('p', { class: 'pager' }, `${r.total} events referenced by breaches `,
-        h('button', { disabled: state.offset === 0 ? true : undefined, onclick: () => { state.offset = Math.max(0, state.offset - 50); loadEvents(); } }, '‹ newer'),
-        h('button', { disabled: state.offset + 50 >= r.total ? true : undefined, onclick: () => { state.offset += 50; loadEvents(); } }, 'older ›')));
+      table(['Time', 'Kind', 'Peer', 'Event', 'Source', 'Breach'], r.items.map((x) => [fmtTime(x.time), x.kind,
+        other(x) ? h('a', { href: link.entity(other(x)) }, other(x)) : '', x.summary,
+        h('span', { class: 'muted' }, `${x.input || 'input'}:${x.line || x.offset}`),
+        x.breach ? h('a', { href: link.breach(x.breach) }, x.model) : '']), 'No events.'),
+      h('p', { class: 'pager' }, r.source === 'event-log' ? `events ${state.offset + 1}–${state.offset + r.items.length} ` : `${r.total} events referenced by breaches `,
+        h('button', { class: 'newer', disabled: state.offset === 0 ? true : undefined, onclick: () => { state.offset = Math.max(0, state.offset - page); loadEvents(); } }, '‹ newer'),
+        h('button', { class: 'older', disabled: r.more ? undefined : true, onclick: () => { state.offset += page; loadEvents(); } }, 'older ›')));
   };
-  const filter = h('form', { class: 'filters', onsubmit: (ev) => { ev.preventDefault(); state.kind = ev.target.kind.value; state.q = ev.target.q.value; state.offset = 0; loadEvents(); } },
+  const filter = h('form', { class: 'filters', onsubmit: (ev) => { ev.preventDefault(); state.kind = ev.target.kind.value; state.q = ev.target.q.value; state.peer = ev.target.peer.value; state.offset = 0; loadEvents(); } },
     h('select', { name: 'kind' }, ['', 'flow', 'http', 'dns', 'tls', 'file', 'ids_alert', 'cloud_api', 'edr_alert', 'process', 'file_activity'].map((k) => h('option', { value: k }, k || 'any kind'))),
+    h('input', { name: 'peer', placeholder: 'peer address or id' }),
     h('input', { name: 'q', placeholder: 'text in event' }), h('button', { type: 'submit' }, 'Filter'));
+  const chartWidth = Math.min(1100, window.innerWidth - 80);
+  const activityCard = (activity.items || []).length
+    ? card(`Connection activity over time (events per ${activity.bucket_s >= 3600 ? activity.bucket_s / 3600 + ' h' : activity.bucket_s / 60 + ' min'})`, countsChart(activity, 'events', chartWidth))
+    : card('Activity over time (breaches and weak signals)', activityChart(breaches.map((b) => b.time), 'breaches', chartWidth));
   clear(app).append(
     h('p', { class: 'crumbs' }, h('a', { href: '#/devices' }, 'Devices'), ' › ', e.type),
     h('h1', {}, e.name || e.id, ' ', h('span', { class: 'tag' }, e.type), e.role ? h('span', { class: 'tag role' }, e.role) : ''),
@@ -188,11 +198,11 @@ export async function entity(app, ctx, id) {
         ['Tags', (e.tags || []).join(', ')]])),
       card(`Vulnerabilities (${vulns.length})`, table(['CVE', 'Severity', 'Software'], vulns.map((v) => [
         v.cve || v.CveId || v.id || '', v.severity || v.VulnerabilitySeverityLevel || '', [v.software || v.SoftwareName, v.version || v.SoftwareVersion].filter(Boolean).join(' ')]), 'No known vulnerabilities.'))),
-    card('Activity over time (breaches and weak signals)', activityChart(breaches.map((b) => b.time), 'breaches', Math.min(1100, window.innerWidth - 80))),
+    activityCard,
     card('Current actions', actionsTable(e.actions || [], () => ctx.reload())),
     card('Incidents', table(['Score', 'Incident'], (e.incidents || []).map((i) => [score(i.score), h('a', { href: link.incident(i.id) }, i.title || i.id)]), 'In no incident.')),
     card(`Breaches (${breaches.length})`, breachTable(breaches)),
-    card('Event log', h('p', { class: 'muted' }, 'The store keeps no raw events; these are the events the breaches point to, with their source position.'), filter, evBox),
+    card('Event log', h('p', { class: 'muted' }, 'Every event of this entity (as actor or peer), newest first, with where its raw record is; events a breach cites link to it.'), filter, evBox),
   );
   await loadEvents();
 }
@@ -256,18 +266,13 @@ export async function devices(app, ctx, params) {
 }
 
 export async function map(app) {
-  const [d, x, i, b] = await Promise.all([
-    api.get('devices', { type: 'device', limit: 300 }),
-    api.get('devices', { type: 'external', limit: 300 }),
-    api.get('identities', { limit: 300 }),
-    api.get('breaches', { limit: 1000 }),
-  ]);
+  const m = await api.get('map', { limit: 300 });
   const box = h('div', { id: 'graph', class: 'graph' });
   clear(app).append(
     h('h1', {}, 'Map'),
-    h('p', { class: 'muted' }, 'Devices (blue), external endpoints (grey), identities (purple); size follows activity; red marks breaching entities and the links their breaches name. Click a node for its summary.'),
+    h('p', { class: 'muted' }, `Who talks to whom: the ${m.edges.length} busiest links of the event log. Devices (blue), external endpoints (grey), identities (purple); size follows activity; red marks entities with breaches and the links a breach names. Click a node for its summary.`),
     box);
-  entityGraph(box, [...d.items, ...x.items, ...i.items], b.items, (id) => (location.hash = link.entity(id)));
+  talkGraph(box, m, (id) => (location.hash = link.entity(id)));
 }
 
 export async function models(app) {
