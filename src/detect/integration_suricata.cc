@@ -5,15 +5,27 @@
 // same incident timeline as Vigil's own models (and count as evidence for them: the
 // crypto-mining model also reads mining signatures).
 //
+// ATT&CK: a rule's own metadata is not in eve.json unless the sensor is configured to log
+// it, so techniques come from the ruleset's conventions: the Emerging Threats signature
+// prefix ("ET SCAN", "ET MALWARE", "ET COINMINING" ...) first, then the classtype category
+// ("Web Application Attack" -> T1190 ...); AlertTechniques lists the table. Rules that name
+// neither (reputation lists like "ET CINS", policy rules) carry no technique rather than a
+// guessed one.
+//
 // Statistic: none learned; the score is the sensor's severity on the shared scale
 // (severity 1 -> 80, 2 -> 65, 3 -> 45, anything else -> 30), and a blocked action adds
 // nothing (the sensor stopped it, but the attempt is still evidence). The same signature
 // between the same device and peer is raised once an hour (later ones are counted in the
 // next breach's reasons), so a scanner tripping one rule 700 times is one breach an hour.
 #include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
+#include "detect/integration_suricata.h"
 #include "detect/model.h"
 #include "detect/score.h"
 #include "learn/novelty.h"
@@ -23,13 +35,69 @@ namespace {
 
 constexpr size_t kMaxAlertKeys = 200'000;  // (device, peer, sid) keys remembered
 
+}  // namespace
+
+std::vector<std::string> AlertTechniques(std::string_view signature, std::string_view category) {
+  // Emerging Threats prefixes: what the rule family detects.
+  static const std::pair<std::string_view, std::vector<std::string>> kPrefixes[] = {
+      {"ET SCAN ", {"T1046"}},                    // Network Service Discovery
+      {"ET EXPLOIT ", {"T1190"}},                 // Exploit Public-Facing Application
+      {"ET WEB_SERVER ", {"T1190"}},
+      {"ET WEB_SPECIFIC_APPS ", {"T1190"}},
+      {"ET MALWARE ", {"T1071"}},                 // Application Layer Protocol (C2)
+      {"ET TROJAN ", {"T1071"}},
+      {"ET CNC ", {"T1071"}},
+      {"ET MOBILE_MALWARE ", {"T1071"}},
+      {"ET COINMINING ", {"T1496"}},              // Resource Hijacking
+      {"ET COINMINER ", {"T1496"}},
+      {"ET CURRENT_EVENTS ", {"T1566"}},          // Phishing (the family's bulk)
+      {"ET PHISHING ", {"T1566"}},
+      {"ET EXPLOIT_KIT ", {"T1189"}},             // Drive-by Compromise
+      {"ET ATTACK_RESPONSE ", {"T1059"}},         // Command and Scripting Interpreter
+      {"ET SHELLCODE ", {"T1203"}},               // Exploitation for Client Execution
+      {"ET TOR ", {"T1090.003"}},                 // Multi-hop Proxy
+      {"ET DNS ", {"T1071.004"}},
+      {"ET HUNTING ", {}},
+      {"ET POLICY ", {}},
+      {"ET INFO ", {}},
+  };
+  for (const auto& [prefix, ids] : kPrefixes)
+    if (signature.substr(0, prefix.size()) == prefix && !ids.empty()) return ids;
+  // Suricata classtypes (classification.config): the category text.
+  static const std::pair<std::string_view, std::vector<std::string>> kCategories[] = {
+      {"Web Application Attack", {"T1190"}},
+      {"Attempted Administrator Privilege Gain", {"T1068"}},
+      {"Successful Administrator Privilege Gain", {"T1068"}},
+      {"Attempted User Privilege Gain", {"T1068"}},
+      {"Successful User Privilege Gain", {"T1068"}},
+      {"A Network Trojan was detected", {"T1071"}},
+      {"A Network Trojan was Detected", {"T1071"}},
+      {"Malware Command and Control Activity Detected", {"T1071"}},
+      {"Domain Observed Used for C2 Detected", {"T1071", "T1568"}},
+      {"Crypto Currency Mining Activity Detected", {"T1496"}},
+      {"Detection of a Network Scan", {"T1046"}},
+      {"Attempted Information Leak", {"T1046"}},
+      {"Executable code was detected", {"T1105"}},
+      {"Exploit Kit Activity Detected", {"T1189"}},
+      {"Attempted Denial of Service", {"T1499"}},
+      {"Denial of Service", {"T1499"}},
+      {"Possible Social Engineering Attempted", {"T1566"}},
+      {"Credential Theft Detected", {"T1056"}},
+  };
+  for (const auto& [name, ids] : kCategories)
+    if (category == name) return ids;
+  return {};
+}
+
+namespace {
+
 class SuricataAlertModel final : public Model {
  public:
   SuricataAlertModel() {
     info_.name = "integration/suricata-alert";
     info_.description = "A Suricata signature alert, carried as a breach with its signature.";
     info_.kinds = {EventKind::kIdsAlert};
-    info_.mitre = {};
+    info_.mitre = {};  // per alert (AlertTechniques); none is better than a guess
     info_.default_threshold = 60;
     info_.params = {{"repeat_window_s", 3600, "Same signature, device and peer: raised once per window."}};
   }
@@ -81,6 +149,7 @@ class SuricataAlertModel final : public Model {
       b.reasons.push_back(std::to_string(suppressed) +
                           " earlier alerts of this signature between the same hosts were folded");
     b.events.push_back(MakeEventRef(e));
+    b.mitre = AlertTechniques(a->signature, a->category);
     b.details = {{"signature", std::string(a->signature)},
                  {"sid", a->signature_id},
                  {"rev", a->rev},

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "detect/integration_suricata.h"
 #include "detect/model.h"
 #include "detect/testing.h"
 
@@ -47,6 +48,27 @@ TEST(SuricataAlert, EachAlertBecomesABreachWithSignatureAndSeverityScore) {
   EXPECT_EQ(b[0].details["sid"], 2403388);
   EXPECT_EQ(b[0].details["category"], "Misc Attack");
   EXPECT_NE(b[0].reasons[0].find("Poor Reputation IP group 89"), std::string::npos);
+  EXPECT_TRUE(b[0].mitre.empty());  // a reputation list says nothing about technique
+}
+
+TEST(SuricataAlert, BreachesCarryTheTechniqueOfTheRuleFamilyOrCategory) {
+  auto m = Make("integration/suricata-alert");
+  EventFactory f;
+  TestContext ctx(m->info());
+  Feed(*m, ctx, f.Alert(kTestEpoch, "192.168.1.129", 51000, "185.220.101.4", 443,
+                        Alert(2027863, 1, "ET MALWARE Observed Cobalt Strike User-Agent", "A Network Trojan was detected")));
+  Feed(*m, ctx, f.Alert(kTestEpoch + 1, "45.143.200.10", 8080, "192.168.1.129", 80,
+                        Alert(2011716, 1, "GPL WEB_SERVER something", "Web Application Attack")));
+  auto b = ctx.Breaches();
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].mitre, std::vector<std::string>{"T1071"});
+  EXPECT_EQ(b[1].mitre, std::vector<std::string>{"T1190"});
+  EXPECT_EQ(AlertTechniques("ET SCAN Suspicious inbound to MSSQL port 1433", "Potentially Bad Traffic"),
+            std::vector<std::string>{"T1046"});
+  EXPECT_EQ(AlertTechniques("ET COINMINING Stratum login", ""), std::vector<std::string>{"T1496"});
+  EXPECT_EQ(AlertTechniques("ET POLICY curl User-Agent Outbound", "Attempted Information Leak"),
+            std::vector<std::string>{"T1046"});  // policy says nothing; the category does
+  EXPECT_TRUE(AlertTechniques("ET INFO Observed DNS Query to .cloud TLD", "Potentially Bad Traffic").empty());
 }
 
 TEST(SuricataAlert, LowSeverityIsAWeakSignalAndRepeatsAreFoldedForAnHour) {
