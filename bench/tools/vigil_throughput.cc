@@ -99,14 +99,20 @@ struct ReplayResult {
   int exit_code = -1;
 };
 
-ReplayResult RunReplay(const std::string& vigil, const std::string& input, const std::string& state) {
+// `config` may be empty (the defaults: every model and the event log on).
+ReplayResult RunReplay(const std::string& vigil, const std::string& input, const std::string& state,
+                       const std::string& config = "") {
   std::filesystem::remove_all(state);
   auto a = Clock::now();
   pid_t pid = fork();
   if (pid == 0) {
     std::string br = state + ".breaches.jsonl";
-    execl(vigil.c_str(), vigil.c_str(), "replay", "--quiet", "--state", state.c_str(), "--breaches", br.c_str(),
-          input.c_str(), static_cast<char*>(nullptr));
+    if (config.empty())
+      execl(vigil.c_str(), vigil.c_str(), "replay", "--quiet", "--state", state.c_str(), "--breaches", br.c_str(),
+            input.c_str(), static_cast<char*>(nullptr));
+    else
+      execl(vigil.c_str(), vigil.c_str(), "replay", "--quiet", "--config", config.c_str(), "--state", state.c_str(),
+            "--breaches", br.c_str(), input.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
@@ -170,6 +176,17 @@ int main(int argc, char** argv) {
   // (c) end to end.
   ReplayResult et = RunReplay(vigil, tsv, dir + "/state-tsv");
   ReplayResult ej = RunReplay(vigil, json, dir + "/state-json");
+  // The same TSV replay without the event log (store.event_log.enabled: false), to show
+  // what keeping every event costs.
+  std::string nolog = dir + "/no-event-log.yaml";
+  {
+    std::FILE* f = std::fopen(nolog.c_str(), "w");
+    if (f) {
+      std::fputs("store:\n  event_log:\n    enabled: false\n", f);
+      std::fclose(f);
+    }
+  }
+  ReplayResult en = RunReplay(vigil, tsv, dir + "/state-tsv-nolog", nolog);
 
   auto row = [](const char* what, double rps, double mbs) {
     std::printf("  %-44s %12.0f records/s  %8.1f MB/s\n", what, rps, mbs);
@@ -185,6 +202,9 @@ int main(int argc, char** argv) {
   std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", et.max_rss_kb / 1024.0, et.exit_code);
   row("zeek-json", ej_rps, json_data.size() / ej.seconds / 1e6);
   std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ej.max_rss_kb / 1024.0, ej.exit_code);
+  std::printf("(c') end to end without the event log (store.event_log.enabled: false)\n");
+  row("zeek-tsv", records / en.seconds, tsv_data.size() / en.seconds / 1e6);
+  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", en.max_rss_kb / 1024.0, en.exit_code);
   std::printf("\nratios (targets)\n");
   std::printf("  decode json / simdjson count      %.2f  (>= 0.40)\n", dj.records_per_s / ref.records_per_s);
   std::printf("  decode tsv / decode json          %.2f  (>= 1.00)\n", dt.records_per_s / dj.records_per_s);
