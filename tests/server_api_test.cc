@@ -3,6 +3,9 @@
 // authentication and roles, bad input, the SSE stream, /metrics and the static UI.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -410,6 +413,69 @@ TEST_F(ServerApi, TheUiIsServedAtTheRoot) {
   auto missing = client_->Get("/no-such-file.js");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+// A self-signed certificate for localhost, written as PEM files (OpenSSL's own API, so the
+// test needs no openssl command).
+bool WriteSelfSignedCert(const std::string& cert_path, const std::string& key_path) {
+  EVP_PKEY* key = EVP_RSA_gen(2048);
+  X509* x = X509_new();
+  bool ok = key && x;
+  if (ok) {
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(x, name);
+    ok = X509_sign(x, key, EVP_sha256()) > 0;
+  }
+  if (ok) {
+    FILE* c = std::fopen(cert_path.c_str(), "w");
+    FILE* k = std::fopen(key_path.c_str(), "w");
+    ok = c && k && PEM_write_X509(c, x) && PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
+    if (c) std::fclose(c);
+    if (k) std::fclose(k);
+  }
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+TEST_F(ServerApi, WithACertificateAndKeyItServesHttpsOnly) {
+  std::string cert = dir_.path() + "/cert.pem", key = dir_.path() + "/key.pem";
+  ASSERT_TRUE(WriteSelfSignedCert(cert, key));
+  ServerOptions o;
+  o.port = 0;
+  o.tls_cert = cert;
+  o.tls_key = key;
+  o.ui_dir = dir_.path() + "/ui";
+  Server tls(o, *store_, hub_, *tokens_, nullptr);
+  auto port = tls.Start();
+  ASSERT_TRUE(port.ok()) << port.status().ToString();
+  httplib::SSLClient c("127.0.0.1", *port);
+  c.enable_server_certificate_verification(false);  // self-signed
+  c.set_read_timeout(10, 0);
+  auto r = c.Get("/api/v1/status", {{"Authorization", "Bearer " + viewer_}});
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body)["ingest"]["events"], 371655);
+  EXPECT_EQ(c.Get("/api/v1/status")->status, 401);  // TLS does not replace the token
+  // Plain HTTP to the TLS port gets no answer from the API.
+  httplib::Client plain("127.0.0.1", *port);
+  plain.set_read_timeout(2, 0);
+  auto p = plain.Get("/api/v1/status", {{"Authorization", "Bearer " + viewer_}});
+  EXPECT_TRUE(!p || p->status != 200);
+  tls.Stop();
+
+  // A key that does not load is an error at start, naming the files.
+  std::ofstream(dir_.path() + "/bad.pem") << "not a key";
+  o.tls_key = dir_.path() + "/bad.pem";
+  Server broken(o, *store_, hub_, *tokens_, nullptr);
+  auto fail = broken.Start();
+  ASSERT_FALSE(fail.ok());
+  EXPECT_NE(fail.status().message().find("bad.pem"), std::string::npos) << fail.status().message();
 }
 
 // Reads the stream on a thread until `want` appears or 5 s pass.

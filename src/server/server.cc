@@ -789,6 +789,8 @@ void Server::Routes() {
 
   s.Get("/api/v1/models", guarded(Role::kViewer, [this](const httplib::Request&, httplib::Response& res,
                                                          const TokenEntry&) {
+          auto counts = store_.Counts();
+          if (!counts.ok()) return SendStoreError(res, counts.status());
           nlohmann::json items = nlohmann::json::array();
           for (const auto& info : detect::ModelCatalogue::Global().Infos()) {
             std::string base = "models." + info.name;
@@ -802,14 +804,10 @@ void Server::Routes() {
               if (cfg_ && cfg_->Has(base + "." + prm.name)) v = cfg_->GetNumber(base + "." + prm.name);
               params.push_back({{"name", prm.name}, {"value", v}, {"default", prm.default_value}, {"help", prm.help}});
             }
-            store::BreachQuery q;
-            q.model = info.name;
-            q.limit = kMaxCountScan;
-            auto br = store_.QueryBreaches(q);
-            if (!br.ok()) return SendStoreError(res, br.status());
-            q.include_weak = true;
-            auto all = store_.QueryBreaches(q);
-            if (!all.ok()) return SendStoreError(res, all.status());
+            auto count = [](const std::map<std::string, uint64_t>& m, const std::string& k) {
+              auto it = m.find(k);
+              return it == m.end() ? uint64_t{0} : it->second;
+            };
             items.push_back({{"name", info.name},
                              {"description", info.description},
                              {"mitre", info.mitre},
@@ -817,8 +815,8 @@ void Server::Routes() {
                              {"threshold", threshold},
                              {"enabled", enabled},
                              {"params", params},
-                             {"breaches", br->size()},
-                             {"weak_signals", all->size() - std::min(all->size(), br->size())}});
+                             {"breaches", count(counts->breaches_by_model, info.name)},
+                             {"weak_signals", count(counts->weak_by_model, info.name)}});
           }
           SendJson(res, {{"items", items}});
         }));
@@ -941,24 +939,18 @@ std::string Server::Metrics() {
     << "# TYPE vigil_stream_events_total counter\n";
   for (const auto& [t, n] : hub_.counts()) m << "vigil_stream_events_total{type=\"" << PromEscape(t) << "\"} " << n << "\n";
   m << "# HELP vigil_breaches Breaches in the store, by model (weak signals excluded).\n# TYPE vigil_breaches gauge\n";
-  for (const auto& info : detect::ModelCatalogue::Global().Infos()) {
-    store::BreachQuery q;
-    q.model = info.name;
-    q.limit = kMaxCountScan;
-    auto r = store_.QueryBreaches(q);
-    if (r.ok()) m << "vigil_breaches{model=\"" << PromEscape(info.name) << "\"} " << r->size() << "\n";
-  }
-  auto acts = store_.ListActions(kMaxCountScan, 0);
-  if (acts.ok()) {
-    std::map<std::string, uint64_t> by_state;
-    for (const auto& a : *acts) by_state[a.value("state", "unknown")]++;
+  auto counts = store_.Counts();
+  if (counts.ok()) {
+    for (const auto& info : detect::ModelCatalogue::Global().Infos()) {
+      auto it = counts->breaches_by_model.find(info.name);
+      m << "vigil_breaches{model=\"" << PromEscape(info.name) << "\"} "
+        << (it == counts->breaches_by_model.end() ? 0 : it->second) << "\n";
+    }
     m << "# HELP vigil_actions Response actions in the store, by state.\n# TYPE vigil_actions gauge\n";
-    for (const auto& [st, n] : by_state) m << "vigil_actions{state=\"" << PromEscape(st) << "\"} " << n << "\n";
-  }
-  auto inc = store_.ListIncidents(kMaxCountScan, 0);
-  if (inc.ok()) {
+    for (const auto& [st, n] : counts->actions_by_state)
+      m << "vigil_actions{state=\"" << PromEscape(st) << "\"} " << n << "\n";
     m << "# HELP vigil_incidents Incidents in the store.\n# TYPE vigil_incidents gauge\n"
-      << "vigil_incidents " << inc->size() << "\n";
+      << "vigil_incidents " << counts->incidents << "\n";
   }
   auto rej = store_.ListRejects();
   if (rej.ok()) {

@@ -309,6 +309,7 @@ class PostgresStore final : public Store {
   Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
                                                  size_t max_rows) override;
   Result<uint64_t> PruneEvents(Micros before) override;
+  Result<StoreCounts> Counts() override;
   int schema_version() const override { return version_; }
 
  private:
@@ -1042,6 +1043,23 @@ Result<uint64_t> PostgresStore::PruneEvents(Micros before) {
   auto r = Exec("DELETE FROM events WHERE time < $1", Params().Int(before), "prune events");
   if (!r.ok()) return r.status();
   return static_cast<uint64_t>(std::strtoull(r->cmd_tuples(), nullptr, 10));
+}
+
+Result<StoreCounts> PostgresStore::Counts() {
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  StoreCounts c;
+  auto b = Exec("SELECT model, weak, COUNT(*) FROM breaches GROUP BY model, weak", "count breaches");
+  if (!b.ok()) return b.status();
+  for (int i = 0; i < b->size(); ++i)
+    (b->Text(i, 1) == "t" ? c.weak_by_model : c.breaches_by_model)[b->Text(i, 0)] += static_cast<uint64_t>(b->Int(i, 2));
+  auto a = Exec("SELECT state, COUNT(*) FROM actions GROUP BY state", "count actions");
+  if (!a.ok()) return a.status();
+  for (int i = 0; i < a->size(); ++i) c.actions_by_state[a->Text(i, 0)] = static_cast<uint64_t>(a->Int(i, 1));
+  auto n = Exec("SELECT COUNT(*) FROM incidents", "count incidents");
+  if (!n.ok()) return n.status();
+  c.incidents = static_cast<uint64_t>(n->Int(0, 0));
+  return c;
 }
 
 }  // namespace

@@ -249,6 +249,7 @@ class SqliteStore final : public Store {
   Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
                                                  size_t max_rows) override;
   Result<uint64_t> PruneEvents(Micros before) override;
+  Result<StoreCounts> Counts() override;
   int schema_version() const override { return version_; }
 
   // One table of the event log (see "The event log" below).
@@ -1052,6 +1053,28 @@ Result<uint64_t> SqliteStore::PruneEvents(Micros before) {
   });
   if (!st.ok()) return st;
   return removed;
+}
+
+Result<StoreCounts> SqliteStore::Counts() {
+  std::lock_guard lock(mu_);
+  StoreCounts c;
+  {
+    VIGIL_PREPARE(s, "SELECT model, weak, COUNT(*) FROM breaches GROUP BY model, weak");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW)
+      (s.ColInt(1) ? c.weak_by_model : c.breaches_by_model)[s.ColText(0)] += static_cast<uint64_t>(s.ColInt(2));
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "count breaches");
+  }
+  {
+    VIGIL_PREPARE(s, "SELECT state, COUNT(*) FROM actions GROUP BY state");
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) c.actions_by_state[s.ColText(0)] = static_cast<uint64_t>(s.ColInt(1));
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "count actions");
+  }
+  VIGIL_PREPARE(s, "SELECT COUNT(*) FROM incidents");
+  if (s.Step() != SQLITE_ROW) return SqliteError(db_, sqlite3_errcode(db_), "count incidents");
+  c.incidents = static_cast<uint64_t>(s.ColInt(0));
+  return c;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,6 +118,14 @@ struct PeerActivity {
   Micros last_seen = 0;
 };
 
+// Totals for the console's model catalogue and /metrics, counted by the database.
+struct StoreCounts {
+  std::map<std::string, uint64_t> breaches_by_model;  // weak signals excluded
+  std::map<std::string, uint64_t> weak_by_model;
+  std::map<std::string, uint64_t> actions_by_state;
+  uint64_t incidents = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -187,6 +196,8 @@ class Store {
   virtual Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
                                                          size_t max_rows) = 0;
   virtual Result<uint64_t> PruneEvents(Micros before) = 0;
+
+  virtual Result<StoreCounts> Counts() = 0;
 
   // The schema version of the open database (the last migration applied).
   virtual int schema_version() const = 0;

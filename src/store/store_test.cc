@@ -902,6 +902,29 @@ TEST_P(StoreTest, TwoWritersUpsertingOneEntityLoseNoUpdate) {
 
 // SQLite-only behaviour.
 
+TEST_P(StoreTest, CountsAreTalliedByTheDatabase) {
+  std::vector<Breach> bs;
+  for (int i = 0; i < 5; ++i) {
+    Breach b = FullBreach();
+    b.model = i < 3 ? "network/beaconing" : "cloud/discovery-burst";
+    b.weak = i == 2 || i == 4;
+    b.time += i;
+    detect::AssignBreachId(b);
+    bs.push_back(b);
+  }
+  ASSERT_TRUE(store_->PutBreaches(bs).ok());
+  ASSERT_TRUE(store_->PutAction("a1", "active", 5, {{"id", "a1"}}).ok());
+  ASSERT_TRUE(store_->PutAction("a2", "active", 6, {{"id", "a2"}}).ok());
+  ASSERT_TRUE(store_->PutAction("a3", "pending", 7, {{"id", "a3"}}).ok());
+  ASSERT_TRUE(store_->PutIncident("i1", 1, 2, 50, "open", {{"id", "i1"}}).ok());
+  auto c = store_->Counts();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->breaches_by_model, (std::map<std::string, uint64_t>{{"cloud/discovery-burst", 1}, {"network/beaconing", 2}}));
+  EXPECT_EQ(c->weak_by_model, (std::map<std::string, uint64_t>{{"cloud/discovery-burst", 1}, {"network/beaconing", 1}}));
+  EXPECT_EQ(c->actions_by_state, (std::map<std::string, uint64_t>{{"active", 2}, {"pending", 1}}));
+  EXPECT_EQ(c->incidents, 1u);
+}
+
 // ---- The event log ----
 
 EventRecord Ev(Micros t, std::string entity, std::string peer, std::string kind, std::string summary,
