@@ -8,7 +8,10 @@
 //   p_new = (N1 + 1) / (N + 1) over all requests it has answered. A server that has seen
 //   14,203 requests with no one-off agents makes a new one ~14 bits of surprise (score
 //   ~70); a server whose clients keep bringing new agents is not surprised. A known agent
-//   from a brand-new client is not new for the server and does not fire.
+//   from a brand-new client is not new for the server and does not fire. A new version
+//   of an agent the server knows (the same string with other numbers: a browser that
+//   updated itself, Chrome/131 -> Chrome/132) carries half the bits, which keeps a fleet's
+//   browser update below the threshold as a weak signal while a new tool still breaches.
 //   The breach is on the client (the device that acted), with the server as peer.
 //
 // network/rare-external-destination
@@ -24,9 +27,17 @@
 //   popular, so for a device that behaves as an internet-facing server (it mostly answers
 //   the internet, rarely calls out) a new name breaches without being rare network-wide;
 //   `server_bits` is that prior, in bits. One breach per connection.
+//   Habit: the network-rarity bits are weighted by k / (k + r), where r is how many first
+//   contacts with rare addresses (names) the device made before, learning period included,
+//   and k = `habit_contacts` (5). A workstation that meets sites nobody else visits every
+//   day keeps little of that evidence (on a benign month of office traffic this took the
+//   model from ~126 breaches per device-month to none, tests/calibration_test.cc); a
+//   server that never reaches the long tail keeps all of it.
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -57,6 +68,22 @@ std::string Days(Micros d) {
 }
 
 absl::string_view Key(std::string_view s) { return {s.data(), s.size()}; }
+
+// A user agent's shape: every run of digits becomes one '#', so versions of one agent
+// share it ("Chrome/131.0.0.0" and "Chrome/132.0.6834.83" -> "Chrome/#.#.#.#").
+uint64_t AgentShape(std::string_view ua) {
+  std::string shape;
+  shape.reserve(ua.size());
+  for (size_t i = 0; i < ua.size(); ++i) {
+    bool digit = ua[i] >= '0' && ua[i] <= '9';
+    if (!digit) {
+      shape.push_back(ua[i]);
+    } else if (shape.empty() || shape.back() != '#') {
+      shape.push_back('#');
+    }
+  }
+  return learn::HashValue(shape);
+}
 
 constexpr size_t kMaxTrackedEntities = 1'000'000;  // per model; past it new keys are not learned
 
@@ -91,12 +118,14 @@ class NewUserAgentModel final : public Model {
     auto clients_before = s.clients.distinct();
     s.clients.Observe(e.net.orig_h.Hash(), e.time);
     auto v = s.agents.Observe(learn::HashValue(ua), e.time);
+    auto shape = s.shapes.Observe(AgentShape(ua), e.time);
     if (!v.is_new || ctx.learning()) return;
     if (v.observations < static_cast<uint64_t>(ctx.param("min_requests"))) return;
     if (clients_before < static_cast<uint32_t>(ctx.param("min_clients"))) return;
+    const bool new_version = !shape.is_new;  // another version of an agent it knows
     Breach b;
     b.time = e.time;
-    b.score = ScoreFromProbability(v.p_new);
+    b.score = ScoreFromBits(SurpriseBits(v.p_new) * (new_version ? 0.5 : 1.0));
     b.entity = ToEntityInfo(e.entity);
     b.peer = EntityInfo{"device", std::string(e.net.resp_h_text), std::string(e.net.resp_h_text)};
     b.reasons.push_back("user agent '" + std::string(ua.substr(0, 200)) + "' first seen by " +
@@ -107,6 +136,9 @@ class NewUserAgentModel final : public Model {
     std::snprintf(p, sizeof p, "%.2g", v.p_new);
     b.reasons.push_back("the server had seen " + Thousands(v.distinct) + " distinct user agents, " +
                         Thousands(v.singletons) + " of them only once: chance of a new one ~" + p);
+    if (new_version)
+      b.reasons.push_back("but it is a new version of an agent the server knows (the same agent with other "
+                          "numbers, seen " + Thousands(shape.value_count) + " times), so it counts half");
     b.reasons.push_back("sent by " + std::string(e.net.orig_h_text) + ": " + std::string(h->method) +
                         " " + std::string(h->host) + std::string(h->uri.substr(0, 200)));
     b.events.push_back(MakeEventRef(e));
@@ -116,6 +148,7 @@ class NewUserAgentModel final : public Model {
                  {"server_clients", clients_before},
                  {"distinct_agents", v.distinct},
                  {"p_new", v.p_new},
+                 {"new_version_of_known_agent", new_version},
                  {"history_since", FormatRfc3339(v.first_seen)}};
     ctx.Emit(std::move(b));
   }
@@ -131,22 +164,28 @@ class NewUserAgentModel final : public Model {
       s.agents.Save(w);
       s.clients.Save(w);
     }
+    // Appended after the servers, so a checkpoint written before shapes existed still loads.
+    for (const auto* k : keys) servers_.at(*k).shapes.Save(w);
   }
   Status Load(learn::StateReader& r) override {
     servers_.clear();
     uint64_t n = r.Count(kMaxTrackedEntities);
+    std::vector<std::string> order;
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       std::string k = r.Str();
       Server s;
       s.agents.Load(r);
       s.clients.Load(r);
+      order.push_back(k);
       servers_.emplace(std::move(k), std::move(s));
     }
+    if (r.ok() && !r.at_end())
+      for (const auto& k : order) servers_[k].shapes.Load(r);
     return r.ok() ? Status::Ok() : Corrupt("new-user-agent state is truncated");
   }
   size_t MemoryUsage() const override {
     size_t m = servers_.capacity() * (sizeof(std::string) + sizeof(Server));
-    for (const auto& [k, s] : servers_) m += s.agents.MemoryUsage() + s.clients.MemoryUsage();
+    for (const auto& [k, s] : servers_) m += s.agents.MemoryUsage() + s.clients.MemoryUsage() + s.shapes.MemoryUsage();
     return m;
   }
 
@@ -154,6 +193,7 @@ class NewUserAgentModel final : public Model {
   struct Server {
     learn::NoveltySet agents{4096};
     learn::NoveltySet clients{4096};
+    learn::NoveltySet shapes{1024};  // agents with their numbers blanked (AgentShape)
   };
   ModelInfo info_;
   absl::flat_hash_map<std::string, Server> servers_;
@@ -166,7 +206,21 @@ class RareExternalDestinationModel final : public Model {
     learn::NoveltySet names{4096};
     uint64_t inbound = 0;   // connections from external hosts to it
     uint64_t outbound = 0;  // connections it made to external hosts
+    // Its habit: first contacts with addresses (names) that were rare in the network at
+    // the time, learning period included. Browsing workstations pile these up daily.
+    uint32_t rare_firsts = 0;
+    uint32_t rare_name_firsts = 0;
   };
+
+  // How much of the network-rarity evidence still counts for a device that has made
+  // `rare_firsts` rare first contacts before: k / (k + rare_firsts), k = habit_contacts.
+  // A server that never reaches the long tail keeps all of it; a workstation that meets
+  // sites nobody else visits every day keeps little, so a new rare site is not an alert
+  // by itself (its beaconing or downloads still are, in their own models).
+  static double HabitKeep(uint32_t rare_firsts, double k) {
+    k = std::max(0.0, k);
+    return k <= 0 ? 1.0 : k / (k + static_cast<double>(rare_firsts));
+  }
 
  public:
   RareExternalDestinationModel() {
@@ -182,6 +236,8 @@ class RareExternalDestinationModel final : public Model {
         {"max_devices", 2, "Most other devices that may have contacted the host for it to be rare."},
         {"min_network_devices", 5, "Internal devices the network must have to judge rarity."},
         {"server_bits", 6, "Extra bits of surprise when the device behaves as an internet-facing server."},
+        {"habit_contacts", 5,
+         "Rare first contacts after which a device's network-rarity evidence counts half (0 = never discount)."},
     };
   }
   const ModelInfo& info() const override { return info_; }
@@ -207,18 +263,25 @@ class RareExternalDestinationModel final : public Model {
     }
     ++d.outbound;
     auto v = d.dests.Observe(e.net.resp_h.Hash(), e.time);
-    if (!v.is_new || ctx.learning()) return;
+    if (!v.is_new) return;
     // Only contacts that exchanged data: a lone SYN to a rare address is scanning noise.
     if (f->resp_bytes == 0 && f->resp_pkts == 0) return;
-    if (d.inbound + d.outbound < static_cast<uint64_t>(ctx.param("min_history"))) return;
     const NetworkStats& net = ctx.network();
+    if (ctx.learning()) {  // learn the habit, say nothing
+      if (net.DevicesContacting(e.net.resp_h) <= 1 + static_cast<uint32_t>(ctx.param("max_devices")))
+        ++d.rare_firsts;
+      return;
+    }
+    if (d.inbound + d.outbound < static_cast<uint64_t>(ctx.param("min_history"))) return;
     uint32_t devices = net.DeviceCount();
     if (devices < static_cast<uint32_t>(ctx.param("min_network_devices"))) return;
     uint32_t contacted = net.DevicesContacting(e.net.resp_h);
     uint32_t others = contacted - (net.DeviceContacted(e.net.resp_h, e.net.orig_h) ? 1 : 0);
     if (others > static_cast<uint32_t>(ctx.param("max_devices"))) return;
+    const uint32_t habit = d.rare_firsts++;
+    const double keep = HabitKeep(habit, ctx.param("habit_contacts"));
     double p_network = static_cast<double>(others + 1) / static_cast<double>(devices + 1);
-    double bits = SurpriseBits(v.p_new) + SurpriseBits(p_network);
+    double bits = SurpriseBits(v.p_new) + keep * SurpriseBits(p_network);
     // A server that mostly answers the internet and rarely calls out: its outbound
     // destinations are few and fixed, so a new rare one counts for more.
     const bool server = IsServer(d);
@@ -239,6 +302,12 @@ class RareExternalDestinationModel final : public Model {
     b.reasons.push_back("first contact for this device after " + Thousands(v.observations) +
                         " outbound connections to " + Thousands(v.distinct) + " destinations in " +
                         Days(e.time - v.first_seen) + " (chance of a new destination ~" + p + ")");
+    if (habit > 0) {
+      char k[32];
+      std::snprintf(k, sizeof k, "%.0f%%", 100 * keep);
+      b.reasons.push_back("the device has made " + Thousands(habit) + " first contact" + (habit == 1 ? "" : "s") +
+                          " with rare addresses before, so network rarity counts " + k);
+    }
     if (server) {
       b.reasons.push_back("the device behaves as a server: " + Thousands(d.inbound) +
                           " inbound connections from the internet against " +
@@ -253,7 +322,9 @@ class RareExternalDestinationModel final : public Model {
                  {"device_connections", v.observations},
                  {"device_destinations", v.distinct},
                  {"server", server},
-                 {"p_new", v.p_new}};
+                 {"p_new", v.p_new},
+                 {"earlier_rare_contacts", habit},
+                 {"rarity_weight", keep}};
     ctx.Emit(std::move(b));
   }
 
@@ -268,18 +339,25 @@ class RareExternalDestinationModel final : public Model {
     if (it == devices_.end()) return;  // the device's flows come first
     Device& d = it->second;
     auto v = d.names.Observe(HostNameKey(name), e.time);
-    if (!v.is_new || ctx.learning()) return;
-    if (d.inbound + d.outbound < static_cast<uint64_t>(ctx.param("min_history"))) return;
-    if (Fired(e.uid)) return;  // the address of this connection already breached
+    if (!v.is_new) return;
     const NetworkStats& net = ctx.network();
-    uint32_t devices = net.DeviceCount();
-    if (devices < static_cast<uint32_t>(ctx.param("min_network_devices"))) return;
     uint32_t contacted = net.DevicesContactingName(name);
     uint32_t others = contacted > 0 ? contacted - 1 : 0;
+    const bool rare = others <= static_cast<uint32_t>(ctx.param("max_devices"));
+    if (ctx.learning()) {
+      if (rare) ++d.rare_name_firsts;
+      return;
+    }
+    if (d.inbound + d.outbound < static_cast<uint64_t>(ctx.param("min_history"))) return;
+    uint32_t devices = net.DeviceCount();
+    if (devices < static_cast<uint32_t>(ctx.param("min_network_devices"))) return;
     const bool server = IsServer(d);
-    if (others > static_cast<uint32_t>(ctx.param("max_devices")) && !server) return;
+    if (!rare && !server) return;
+    const uint32_t habit = rare ? d.rare_name_firsts++ : d.rare_name_firsts;
+    if (Fired(e.uid)) return;  // the address of this connection already breached
+    const double keep = HabitKeep(habit, ctx.param("habit_contacts"));
     double p_network = static_cast<double>(std::min(others, devices) + 1) / static_cast<double>(devices + 1);
-    double bits = SurpriseBits(v.p_new) + SurpriseBits(p_network) + (server ? ctx.param("server_bits") : 0);
+    double bits = SurpriseBits(v.p_new) + keep * SurpriseBits(p_network) + (server ? ctx.param("server_bits") : 0);
     Breach b;
     b.time = e.time;
     b.score = ScoreFromBits(bits);
@@ -298,6 +376,12 @@ class RareExternalDestinationModel final : public Model {
     b.reasons.push_back("the device had used " + Thousands(v.distinct) + " names in " +
                         Thousands(v.observations) + " connections over " + Days(e.time - v.first_seen) +
                         " (chance of a new name ~" + p + ")");
+    if (habit > 0) {
+      char k[32];
+      std::snprintf(k, sizeof k, "%.0f%%", 100 * keep);
+      b.reasons.push_back("the device has reached " + Thousands(habit) + " rare name" + (habit == 1 ? "" : "s") +
+                          " for the first time before, so network rarity counts " + k);
+    }
     if (server) {
       b.reasons.push_back("the device behaves as a server: " + Thousands(d.inbound) +
                           " inbound connections from the internet against " + Thousands(d.outbound) +
@@ -306,7 +390,8 @@ class RareExternalDestinationModel final : public Model {
     b.events.push_back(MakeEventRef(e));
     b.details = {{"destination", n},         {"address", std::string(e.net.resp_h_text)},
                  {"other_devices", others},  {"network_devices", devices},
-                 {"server", server},         {"p_new", v.p_new}};
+                 {"server", server},         {"p_new", v.p_new},
+                 {"earlier_rare_contacts", habit}, {"rarity_weight", keep}};
     Remember(e.uid);
     ctx.Emit(std::move(b));
   }
@@ -336,10 +421,17 @@ class RareExternalDestinationModel final : public Model {
       d.dests.Save(w);
       d.names.Save(w);
     }
+    // Appended after the devices, so a checkpoint written before it existed still loads.
+    for (uint64_t k : keys) {
+      const Device& d = devices_.at(k);
+      w.U32(d.rare_firsts);
+      w.U32(d.rare_name_firsts);
+    }
   }
   Status Load(learn::StateReader& r) override {
     devices_.clear();
     uint64_t n = r.Count(kMaxTrackedEntities);
+    std::vector<uint64_t> order;
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       uint64_t k = r.U64();
       Device d;
@@ -347,7 +439,15 @@ class RareExternalDestinationModel final : public Model {
       d.outbound = r.U64();
       d.dests.Load(r);
       d.names.Load(r);
+      order.push_back(k);
       devices_.emplace(std::move(k), std::move(d));
+    }
+    if (r.ok() && !r.at_end()) {
+      for (uint64_t k : order) {
+        Device& d = devices_[k];
+        d.rare_firsts = r.U32();
+        d.rare_name_firsts = r.U32();
+      }
     }
     return r.ok() ? Status::Ok() : Corrupt("rare-external-destination state is truncated");
   }

@@ -286,6 +286,100 @@ Result<Micros> WriteDemoDataset(const std::string& dir, uint64_t seed) {
   return t0;
 }
 
+Result<Micros> WriteBenignMonth(const std::string& dir, int workstations, int days, uint64_t seed) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return IoError("cannot create " + dir + ": " + ec.message());
+  Demo d;
+  d.rng = Rng(seed);
+  const Micros start = 1'769'904'000LL * kMicrosPerSecond;  // 2026-02-01T00:00:00Z
+  std::vector<std::string> ws;
+  for (int i = 0; i < workstations; ++i) ws.push_back("10.30.1." + std::to_string(10 + i));
+  const std::string laptop = "10.30.1.200";  // joins on day 20
+  const std::string web = "10.30.5.21", intranet = "10.30.5.22", collector = "10.30.5.23";
+  const std::string backup = "10.30.5.30";
+  std::vector<std::string> popular;  // news, search, mail: everybody's
+  for (int i = 0; i < 40; ++i) popular.push_back("151.101." + std::to_string(i) + ".10");
+  std::vector<std::string> saas;
+  for (int i = 0; i < 12; ++i) saas.push_back("52.96." + std::to_string(10 + i) + ".20");
+  const std::string heartbeat = "20.190.160.5", update_cdn = "13.107.4.50", storage = "52.216.8.77";
+  auto chrome = [](int version) {
+    return "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/" +
+           std::to_string(version) + ".0.0.0 Safari/537.36";
+  };
+  const std::string firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+  for (int day = 0; day < days; ++day) {
+    Micros d0 = start + day * kMicrosPerDay;
+    bool weekend = day % 7 == 5 || day % 7 == 6;
+    std::vector<std::string> hosts = ws;
+    if (day >= 20) hosts.push_back(laptop);
+    for (size_t w = 0; w < hosts.size(); ++w) {
+      const std::string& h = hosts[w];
+      // Chrome updates itself mid-month, machine by machine over a few days.
+      std::string browser = w % 4 == 3 ? firefox : chrome(day >= 14 + static_cast<int>(w % 3) ? 132 : 131);
+      int activity = weekend ? 5 : 50;
+      for (int k = 0; k < activity; ++k) {
+        Micros t = d0 + 8 * kMicrosPerHour + static_cast<Micros>(d.rng.Below(10 * kMicrosPerHour));
+        int what = static_cast<int>(d.rng.Below(20));
+        if (what < 6) {
+          d.Http(t, h, intranet, 80, "GET", "intranet.corp", "/app/page" + std::to_string(d.rng.Below(40)), browser,
+                 200, 2000 + d.rng.Below(20000));
+        } else if (what < 11) {
+          size_t i = d.rng.Below(saas.size());
+          d.Tls(t, h, saas[i], "app" + std::to_string(i) + ".saas.example", 5000 + d.rng.Below(50000));
+        } else if (what < 17) {
+          size_t i = d.rng.Below(popular.size());
+          d.Dns(t - 20000, h, "www" + std::to_string(i) + ".news.example", popular[i]);
+          d.Tls(t, h, popular[i], "www" + std::to_string(i) + ".news.example", 3000 + d.rng.Below(90000));
+        } else {
+          // The long tail: a site nobody in the network visited before.
+          std::string ext = std::to_string(60 + d.rng.Below(120)) + "." + std::to_string(d.rng.Below(250)) + "." +
+                            std::to_string(d.rng.Below(250)) + "." + std::to_string(1 + d.rng.Below(250));
+          std::string name = "blog" + std::to_string(d.rng.Below(1000000)) + ".example";
+          d.Dns(t - 20000, h, name, ext);
+          d.Tls(t, h, ext, name, 3000 + d.rng.Below(30000));
+        }
+      }
+      // Periodic by design: NTP, telemetry to the internal collector, the vendor heartbeat
+      // every workstation sends (popular), and the daily update check.
+      Micros off = static_cast<Micros>(w) * 7 * kMicrosPerSecond;
+      for (Micros t = d0 + off; t < d0 + kMicrosPerDay; t += 1024 * kMicrosPerSecond)
+        d.Conn(t, h, 123, "129.6.15.28", 123, "udp", "ntp", 0.05, 48, 48);
+      for (Micros t = d0 + off; t < d0 + kMicrosPerDay; t += 300 * kMicrosPerSecond)
+        d.Conn(t, h, d.Port(), collector, 8125, "udp", "-", 0.0, 180, 0, "S0");
+      for (Micros t = d0 + off + 11 * kMicrosPerSecond; t < d0 + kMicrosPerDay; t += 600 * kMicrosPerSecond)
+        d.Tls(t, h, heartbeat, "heartbeat.vendor-telemetry.example", 900 + d.rng.Below(50));
+      d.Tls(d0 + 7 * kMicrosPerHour + off, h, update_cdn, "update.os-vendor.example", 4000);
+      // Patch day: every machine downloads the month's installer from the vendor CDN.
+      if (day == 9)
+        d.Http(d0 + 11 * kMicrosPerHour + off, h, update_cdn, 80, "GET", "download.os-vendor.example",
+               "/patches/kb5031445.msu", "Microsoft-Delivery-Optimization/10.0", 200, 48000000,
+               "application/octet-stream", "kb5031445.msu", "application/x-dosexec");
+    }
+    // The web server answers the internet all day and fetches its updates every night.
+    for (int k = 0; k < 300; ++k) {
+      Micros t = d0 + static_cast<Micros>(d.rng.Below(kMicrosPerDay));
+      uint64_t first = 20 + d.rng.Below(180);
+      if (first == 100 || first == 127) first = 101;  // not CGNAT or loopback: those are "internal"
+      std::string client = std::to_string(first) + "." + std::to_string(d.rng.Below(250)) + "." +
+                           std::to_string(d.rng.Below(250)) + "." + std::to_string(1 + d.rng.Below(250));
+      d.Conn(t, client, d.Port(), web, 443, "tcp", "ssl", 2.0, 800, 15000);
+    }
+    d.Tls(d0 + 3 * kMicrosPerHour, web, "151.101.2.132", "deb.debian.org", 40000);
+    d.Tls(d0 + 3 * kMicrosPerHour + 60 * kMicrosPerSecond, web, "104.16.24.35", "registry.npmjs.org", 90000);
+    // The backup server pushes to cloud storage every night: long and large.
+    d.Tls(d0 + 1 * kMicrosPerHour, backup, storage, "backups.s3.example", 2000);
+    d.Conn(d0 + 1 * kMicrosPerHour + kMicrosPerSecond, backup, d.Port(), storage, 443, "tcp", "ssl", 3000.0,
+           9000000000ULL, 400000);
+    // The intranet server and collector talk to each other.
+    for (Micros t = d0; t < d0 + kMicrosPerDay; t += 300 * kMicrosPerSecond)
+      d.Conn(t, intranet, d.Port(), collector, 8125, "udp", "-", 0.0, 180, 0, "S0");
+  }
+  for (const Log* l : {&d.conn, &d.http, &d.dns, &d.ssl, &d.files}) VIGIL_RETURN_IF_ERROR(l->Write(dir));
+  return start;
+}
+
 Status WriteBenchConnLog(const std::string& tsv_path, const std::string& json_path, uint64_t records,
                          uint32_t devices, uint32_t externals, uint64_t seed) {
   Rng rng(seed);

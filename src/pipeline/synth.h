@@ -20,6 +20,17 @@ namespace vigil::pipeline {
 // every 60 s and starts mining. Returns the time of the first attack event.
 Result<Micros> WriteDemoDataset(const std::string& dir, uint64_t seed = 42);
 
+// Writes a month of benign traffic as Zeek TSV logs into `dir`, for calibrating scores:
+// `workstations` office machines (browsing popular and never-seen sites, SaaS, the intranet
+// with browsers that update mid-month, NTP, an internal DNS resolver, telemetry to an
+// internal collector, a vendor heartbeat every workstation sends, daily OS update checks
+// and monthly installer downloads from the vendor CDN), an internet-facing web server
+// answering the internet and fetching its package updates, a backup server pushing nightly
+// to cloud storage, and a laptop that joins on day 20. No attack. Returns the first day's
+// start.
+Result<Micros> WriteBenignMonth(const std::string& dir, int workstations = 25, int days = 30,
+                                uint64_t seed = 1234);
+
 // Writes a conn.log of `records` connections among `devices` internal devices and
 // `externals` external hosts, in Zeek TSV (tsv_path) and Zeek JSON (json_path; either may
 // be empty). For throughput benchmarks.
