@@ -15,17 +15,13 @@
 namespace vigil::detect::cloud {
 namespace {
 
+using harness::MakeModel;
+
 constexpr const char* kModels[] = {
     "cloud/unusual-credential-source", "cloud/unusual-cli-activity",
     "cloud/rare-password-reset",       "cloud/discovery-burst",
     "cloud/iam-privilege-change",      "cloud/unusual-compute-creation",
     "cloud/s3-tampering"};
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 struct Replayed {
   std::unique_ptr<Model> model;
@@ -34,7 +30,7 @@ struct Replayed {
 
 Replayed Replay(std::string_view name, const SyntheticAccount& acct) {
   Replayed r;
-  r.model = Make(name);
+  r.model = MakeModel(name);
   if (!r.model) return r;
   r.ctx = std::make_unique<harness::TestContext>(r.model->info());
   r.ctx->set_learning_until(acct.start + 3 * kMicrosPerDay);  // learning.period 72h
@@ -137,7 +133,7 @@ TEST(CloudModels, StateSurvivesACheckpointAndGivesTheSameBreaches) {
     SCOPED_TRACE(name);
     Replayed whole = Replay(name, *acct);
     // The same, stopped before the attack, saved, loaded into a fresh model, resumed.
-    auto first = Make(name);
+    auto first = MakeModel(name);
     harness::TestContext ctx1(first->info());
     ctx1.set_learning_until(acct->start + 3 * kMicrosPerDay);
     std::vector<Event> before(acct->events.begin(), acct->events.begin() + static_cast<long>(cut));
@@ -145,7 +141,7 @@ TEST(CloudModels, StateSurvivesACheckpointAndGivesTheSameBreaches) {
     harness::FeedAll(*first, ctx1, before, kMicrosPerMinute, false);
     learn::StateWriter w;
     first->Save(w);
-    auto second = Make(name);
+    auto second = MakeModel(name);
     learn::StateReader rd(w.data());
     ASSERT_TRUE(second->Load(rd).ok());
     EXPECT_TRUE(rd.at_end());
@@ -159,7 +155,7 @@ TEST(CloudModels, StateSurvivesACheckpointAndGivesTheSameBreaches) {
       EXPECT_EQ(a[i].score, b[i].score);
     }
     // Garbage is rejected, not trusted.
-    auto third = Make(name);
+    auto third = MakeModel(name);
     std::string junk(7, '\xff');
     learn::StateReader bad(junk);
     EXPECT_FALSE(third->Load(bad).ok());
@@ -169,7 +165,7 @@ TEST(CloudModels, StateSurvivesACheckpointAndGivesTheSameBreaches) {
 TEST(CloudModels, ServicesAndUnknownIdentitiesAreIgnored) {
   harness::EventFactory f;
   for (const char* name : kModels) {
-    auto m = Make(name);
+    auto m = MakeModel(name);
     ASSERT_TRUE(m);
     harness::TestContext ctx(m->info());
     ctx.set_learning(false);

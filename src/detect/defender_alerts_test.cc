@@ -11,15 +11,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 struct AlertSpec {
   std::string id;
@@ -58,7 +53,7 @@ Event AlertEvent(EventFactory& f, Micros t, const std::string& device_ip, const 
 }
 
 TEST(DefenderAlert, EveryNewAlertIsABreachOnTheLinkedDeviceAtItsTime) {
-  auto m = Make("integration/defender-alert");
+  auto m = MakeModel("integration/defender-alert");
   ASSERT_NE(m, nullptr);
   TestContext ctx(m->info());
   EventFactory f;
@@ -82,7 +77,7 @@ TEST(DefenderAlert, EveryNewAlertIsABreachOnTheLinkedDeviceAtItsTime) {
 }
 
 TEST(DefenderAlert, UpdatesDoNotReAlertUnlessTheSeverityRises) {
-  auto m = Make("integration/defender-alert");
+  auto m = MakeModel("integration/defender-alert");
   TestContext ctx(m->info());
   EventFactory f;
   Micros t = kTestEpoch;
@@ -109,7 +104,7 @@ TEST(DefenderAlert, UpdatesDoNotReAlertUnlessTheSeverityRises) {
 }
 
 TEST(DefenderAlert, SteadyTrickleOfTheSameLowAlertFadesToWeakSignals) {
-  auto m = Make("integration/defender-alert");
+  auto m = MakeModel("integration/defender-alert");
   TestContext ctx(m->info());
   EventFactory f;
   for (int day = 0; day < 30; ++day) {
@@ -126,20 +121,20 @@ TEST(DefenderAlert, SteadyTrickleOfTheSameLowAlertFadesToWeakSignals) {
 }
 
 TEST(DefenderAlert, StateSurvivesSaveAndLoad) {
-  auto m = Make("integration/defender-alert");
+  auto m = MakeModel("integration/defender-alert");
   TestContext ctx(m->info());
   EventFactory f;
   Feed(*m, ctx, AlertEvent(f, kTestEpoch, "10.1.2.3", {.id = "a1"}));
   learn::StateWriter w;
   m->Save(w);
-  auto m2 = Make("integration/defender-alert");
+  auto m2 = MakeModel("integration/defender-alert");
   learn::StateReader r(w.data());
   ASSERT_TRUE(m2->Load(r).ok());
   TestContext ctx2(m2->info());
   Feed(*m2, ctx2, AlertEvent(f, kTestEpoch + 1, "10.1.2.3", {.id = "a1", .is_update = true}));
   EXPECT_TRUE(ctx2.emitted().empty());
   learn::StateReader bad(std::string_view(w.data()).substr(0, 5));
-  EXPECT_FALSE(Make("integration/defender-alert")->Load(bad).ok());
+  EXPECT_FALSE(MakeModel("integration/defender-alert")->Load(bad).ok());
 }
 
 // A device with a month of one low "PUA" alert a day (the benign trickle).
@@ -153,7 +148,7 @@ void Trickle(Model& m, TestContext& ctx, EventFactory& f, const std::string& ip,
 }
 
 TEST(DefenderAlertPattern, SteadyTrickleOfTheSameLowAlertStaysQuiet) {
-  auto m = Make("integration/defender-anomalous-alert-pattern");
+  auto m = MakeModel("integration/defender-anomalous-alert-pattern");
   ASSERT_NE(m, nullptr);
   TestContext ctx(m->info());
   EventFactory f;
@@ -164,7 +159,7 @@ TEST(DefenderAlertPattern, SteadyTrickleOfTheSameLowAlertStaysQuiet) {
 }
 
 TEST(DefenderAlertPattern, NewDetectorCategoryAndSeverityOnTheDeviceFire) {
-  auto m = Make("integration/defender-anomalous-alert-pattern");
+  auto m = MakeModel("integration/defender-anomalous-alert-pattern");
   TestContext ctx(m->info());
   EventFactory f;
   Trickle(*m, ctx, f, "10.1.2.9", 30);
@@ -188,7 +183,7 @@ TEST(DefenderAlertPattern, NewDetectorCategoryAndSeverityOnTheDeviceFire) {
 }
 
 TEST(DefenderAlertPattern, BurstFarAboveTheDevicesDailyNormFiresOncePerDay) {
-  auto m = Make("integration/defender-anomalous-alert-pattern");
+  auto m = MakeModel("integration/defender-anomalous-alert-pattern");
   TestContext ctx(m->info());
   EventFactory f;
   Trickle(*m, ctx, f, "10.1.2.9", 30);

@@ -11,15 +11,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 Event Proc(EventFactory& f, Micros t, const std::string& ip, const std::string& parent,
            const std::string& folder_path, const std::string& cmd) {
@@ -50,7 +45,7 @@ void Routine(Model& m, TestContext& ctx, EventFactory& f, const std::string& ip)
 }
 
 TEST(WebServerShell, RoutineHealthCheckScriptStaysQuiet) {
-  auto m = Make("host/web-server-spawned-shell");
+  auto m = MakeModel("host/web-server-spawned-shell");
   ASSERT_NE(m, nullptr);
   TestContext ctx(m->info());
   EventFactory f;
@@ -60,7 +55,7 @@ TEST(WebServerShell, RoutineHealthCheckScriptStaysQuiet) {
 }
 
 TEST(WebServerShell, NewShellFromTheWebServerFiresOnTheDeviceAtItsTime) {
-  auto m = Make("host/web-server-spawned-shell");
+  auto m = MakeModel("host/web-server-spawned-shell");
   TestContext ctx(m->info());
   EventFactory f;
   ctx.set_learning_until(kTestEpoch + kMicrosPerDay);
@@ -80,7 +75,7 @@ TEST(WebServerShell, NewShellFromTheWebServerFiresOnTheDeviceAtItsTime) {
 }
 
 TEST(WebServerShell, DownloaderFromPhpFpmFiresAndOtherParentsAreIgnored) {
-  auto m = Make("host/web-server-spawned-shell");
+  auto m = MakeModel("host/web-server-spawned-shell");
   TestContext ctx(m->info());
   EventFactory f;
   ctx.set_learning_until(kTestEpoch + kMicrosPerDay);
@@ -103,7 +98,7 @@ TEST(WebServerShell, DownloaderFromPhpFpmFiresAndOtherParentsAreIgnored) {
 }
 
 TEST(HiddenBinary, ProgramFromAHiddenFolderOnAQuietServerFires) {
-  auto m = Make("host/hidden-binary-execution");
+  auto m = MakeModel("host/hidden-binary-execution");
   ASSERT_NE(m, nullptr);
   TestContext ctx(m->info());
   EventFactory f;
@@ -122,7 +117,7 @@ TEST(HiddenBinary, ProgramFromAHiddenFolderOnAQuietServerFires) {
 }
 
 TEST(HiddenBinary, SystemToolNameFromTheWrongFolderFires) {
-  auto m = Make("host/hidden-binary-execution");
+  auto m = MakeModel("host/hidden-binary-execution");
   TestContext ctx(m->info());
   EventFactory f;
   Micros t = kTestEpoch;
@@ -142,7 +137,7 @@ TEST(HiddenBinary, SystemToolNameFromTheWrongFolderFires) {
 }
 
 TEST(HiddenBinary, ARoutineTempProgramFiresAtMostOnceAndTempOnAFreshDeviceIsWeak) {
-  auto m = Make("host/hidden-binary-execution");
+  auto m = MakeModel("host/hidden-binary-execution");
   TestContext ctx(m->info());
   EventFactory f;
   for (int day = 0; day < 20; ++day)

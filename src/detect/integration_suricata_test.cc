@@ -8,15 +8,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 IdsAlertBody Alert(uint64_t sid, int severity, std::string_view sig, std::string_view cat) {
   IdsAlertBody a;
@@ -30,7 +25,7 @@ IdsAlertBody Alert(uint64_t sid, int severity, std::string_view sig, std::string
 }
 
 TEST(SuricataAlert, EachAlertBecomesABreachWithSignatureAndSeverityScore) {
-  auto m = Make("integration/suricata-alert");
+  auto m = MakeModel("integration/suricata-alert");
   ASSERT_NE(m, nullptr);
   EventFactory f;
   TestContext ctx(m->info());
@@ -52,7 +47,7 @@ TEST(SuricataAlert, EachAlertBecomesABreachWithSignatureAndSeverityScore) {
 }
 
 TEST(SuricataAlert, BreachesCarryTheTechniqueOfTheRuleFamilyOrCategory) {
-  auto m = Make("integration/suricata-alert");
+  auto m = MakeModel("integration/suricata-alert");
   EventFactory f;
   TestContext ctx(m->info());
   Feed(*m, ctx, f.Alert(kTestEpoch, "192.168.1.129", 51000, "185.220.101.4", 443,
@@ -72,7 +67,7 @@ TEST(SuricataAlert, BreachesCarryTheTechniqueOfTheRuleFamilyOrCategory) {
 }
 
 TEST(SuricataAlert, LowSeverityIsAWeakSignalAndRepeatsAreFoldedForAnHour) {
-  auto m = Make("integration/suricata-alert");
+  auto m = MakeModel("integration/suricata-alert");
   EventFactory f;
   TestContext ctx(m->info());
   for (int i = 0; i < 50; ++i)

@@ -14,15 +14,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::FeedAll;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> MakeModel(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 FlowBody Sized(uint64_t out, uint64_t in) {
   FlowBody f;

@@ -7,15 +7,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 FlowBody Answered() {
   FlowBody f;
@@ -29,7 +24,7 @@ FlowBody Answered() {
 constexpr Micros kMin = kMicrosPerMinute;
 
 TEST(Callback, ServerCallingBackToTheAddressThatExploitedItFires) {
-  auto m = Make("network/callback-to-inbound-source");
+  auto m = MakeModel("network/callback-to-inbound-source");
   ASSERT_NE(m, nullptr);
   EventFactory f;
   TestContext ctx(m->info());
@@ -58,7 +53,7 @@ TEST(Callback, ServerCallingBackToTheAddressThatExploitedItFires) {
 }
 
 TEST(Callback, ClientThatCalledOutFirstDoesNotFireWhenThePeerConnectsBack) {
-  auto m = Make("network/callback-to-inbound-source");
+  auto m = MakeModel("network/callback-to-inbound-source");
   EventFactory f;
   TestContext ctx(m->info());
   // Active FTP / P2P shape: the workstation calls out, the peer connects in, more outbound.
@@ -71,7 +66,7 @@ TEST(Callback, ClientThatCalledOutFirstDoesNotFireWhenThePeerConnectsBack) {
 }
 
 TEST(Callback, UnansweredInboundScanDoesNotArmACallback) {
-  auto m = Make("network/callback-to-inbound-source");
+  auto m = MakeModel("network/callback-to-inbound-source");
   EventFactory f;
   TestContext ctx(m->info());
   FlowBody syn;
@@ -84,7 +79,7 @@ TEST(Callback, UnansweredInboundScanDoesNotArmACallback) {
 }
 
 TEST(Callback, NothingIsEmittedDuringLearning) {
-  auto m = Make("network/callback-to-inbound-source");
+  auto m = MakeModel("network/callback-to-inbound-source");
   EventFactory f;
   TestContext ctx(m->info());
   ctx.set_learning(true);

@@ -7,15 +7,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 FlowBody Flow(Micros dur, uint64_t ob, uint64_t rb, uint64_t op, uint64_t rp) {
   FlowBody f;
@@ -29,7 +24,7 @@ FlowBody Flow(Micros dur, uint64_t ob, uint64_t rb, uint64_t op, uint64_t rp) {
 }
 
 TEST(CryptoMining, PoolDomainLookupFiresOncePerDayOnTheDevice) {
-  auto m = Make("network/crypto-mining");
+  auto m = MakeModel("network/crypto-mining");
   ASSERT_NE(m, nullptr);
   EventFactory f;
   TestContext ctx(m->info());
@@ -47,7 +42,7 @@ TEST(CryptoMining, PoolDomainLookupFiresOncePerDayOnTheDevice) {
 }
 
 TEST(CryptoMining, LongLivedSmallPacketStratumConnectionFiresAndAShortOneIsOnlyWeak) {
-  auto m = Make("network/crypto-mining");
+  auto m = MakeModel("network/crypto-mining");
   EventFactory f;
   TestContext ctx(m->info());
   Feed(*m, ctx, f.Flow(kTestEpoch, "10.0.1.9", 40000, "198.51.100.200", 3333, Proto::kTcp,
@@ -65,7 +60,7 @@ TEST(CryptoMining, LongLivedSmallPacketStratumConnectionFiresAndAShortOneIsOnlyW
 }
 
 TEST(CryptoMining, MiningSignatureAlertIsEvidence) {
-  auto m = Make("network/crypto-mining");
+  auto m = MakeModel("network/crypto-mining");
   EventFactory f;
   TestContext ctx(m->info());
   IdsAlertBody a;
@@ -85,7 +80,7 @@ TEST(CryptoMining, MiningSignatureAlertIsEvidence) {
 }
 
 TEST(CryptoMining, LongHttpsSessionsOfAWorkstationToAPopularHostDoNotFire) {
-  auto m = Make("network/crypto-mining");
+  auto m = MakeModel("network/crypto-mining");
   EventFactory f;
   TestContext ctx(m->info());
   for (int i = 1; i <= 8; ++i)
@@ -98,7 +93,7 @@ TEST(CryptoMining, LongHttpsSessionsOfAWorkstationToAPopularHostDoNotFire) {
 }
 
 TEST(CryptoMining, ServerNewLongLivedConnectionToRareHostIsAWeakSignal) {
-  auto m = Make("network/crypto-mining");
+  auto m = MakeModel("network/crypto-mining");
   EventFactory f;
   TestContext ctx(m->info());
   FlowBody answered = Flow(kMicrosPerSecond, 500, 5000, 5, 5);

@@ -7,15 +7,10 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-std::unique_ptr<Model> Make(std::string_view name) {
-  for (auto& m : ModelCatalogue::Global().MakeAll())
-    if (m->info().name == name) return std::move(m);
-  return nullptr;
-}
 
 HttpBody Get(std::string_view host, std::string_view uri, std::string_view ua,
              std::string_view mime = {}) {
@@ -46,7 +41,7 @@ void Network(Model& m, TestContext& ctx, EventFactory& f) {
 }
 
 TEST(ExecutableDownload, ServerFetchingExtensionlessBinariesWithCurlFromRareHostFires) {
-  auto m = Make("network/executable-download");
+  auto m = MakeModel("network/executable-download");
   ASSERT_NE(m, nullptr);
   EventFactory f;
   TestContext ctx(m->info());
@@ -70,7 +65,7 @@ TEST(ExecutableDownload, ServerFetchingExtensionlessBinariesWithCurlFromRareHost
 }
 
 TEST(ExecutableDownload, ServerScoresHigherThanWorkstationForTheSameDownload) {
-  auto m = Make("network/executable-download");
+  auto m = MakeModel("network/executable-download");
   EventFactory f;
   TestContext ctx(m->info());
   Network(*m, ctx, f);
@@ -88,7 +83,7 @@ TEST(ExecutableDownload, ServerScoresHigherThanWorkstationForTheSameDownload) {
 }
 
 TEST(ExecutableDownload, UpdateCdnEveryDeviceUsesIsNotABreach) {
-  auto m = Make("network/executable-download");
+  auto m = MakeModel("network/executable-download");
   EventFactory f;
   TestContext ctx(m->info());
   Network(*m, ctx, f);
@@ -103,7 +98,7 @@ TEST(ExecutableDownload, UpdateCdnEveryDeviceUsesIsNotABreach) {
 }
 
 TEST(ExecutableDownload, HttpAndFileRecordsOfOneDownloadRaiseOnce) {
-  auto m = Make("network/executable-download");
+  auto m = MakeModel("network/executable-download");
   EventFactory f;
   TestContext ctx(m->info());
   Network(*m, ctx, f);

@@ -213,4 +213,10 @@ void FeedAll(Model& model, TestContext& ctx, const std::vector<Event>& events, M
   if (final_tick) Tick(model, ctx, events.back().time, true);
 }
 
+std::unique_ptr<Model> MakeModel(std::string_view name) {
+  for (auto& m : ModelCatalogue::Global().MakeAll())
+    if (m->info().name == name) return std::move(m);
+  return nullptr;
+}
+
 }  // namespace vigil::detect::harness

@@ -22,6 +22,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -149,6 +150,9 @@ void Tick(Model& model, TestContext& ctx, Micros t, bool final = false);
 // event time crosses a multiple of `tick`, then a final tick at the last event's time.
 void FeedAll(Model& model, TestContext& ctx, const std::vector<Event>& events,
              Micros tick = kMicrosPerMinute, bool final_tick = true);
+
+// A fresh instance of the registered model `name`, or null when there is none.
+std::unique_ptr<Model> MakeModel(std::string_view name);
 
 // 2024-01-01T00:00:00Z, a convenient fixed origin for synthetic timelines.
 inline constexpr Micros kTestEpoch = 1'704'067'200LL * kMicrosPerSecond;
