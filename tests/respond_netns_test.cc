@@ -5,7 +5,8 @@
 // nftables backend runs nft inside the internal namespace. Then: the next connection to the
 // C2 port fails while another port on the same host still works, after the (shortened, 3 s)
 // duration the element times out in the kernel and the connection works again, and the Vigil
-// table is removed cleanly without touching another table.
+// table is removed cleanly without touching another table. A second test enforces a
+// device's pattern of life from the store's event log the same way.
 //
 // Needs root (CAP_NET_ADMIN), iproute2, nftables, curl and python3; skipped with a message
 // only when namespaces cannot be created. CI runs it as root.
@@ -25,6 +26,8 @@
 #include "respond/nftables_backend.h"
 #include "respond/responder.h"
 #include "respond/subprocess.h"
+#include "store/store.h"
+#include "test_util.h"
 
 extern char** environ;
 
@@ -118,9 +121,9 @@ class NetnsLab : public ::testing::Test {
   }
 
   // One HTTP GET from the internal host; curl's exit code (0 = worked).
-  int Curl(int port) {
+  int Curl(int port, const std::string& host = "203.0.113.2") {
     return Sh({"ip", "netns", "exec", int_ns_, "curl", "-s", "-o", "/dev/null", "--max-time", "2",
-                "http://203.0.113.2:" + std::to_string(port) + "/"});
+                "http://" + host + ":" + std::to_string(port) + "/"});
   }
 
   std::string int_ns_, c2_ns_, veth_i_, veth_c_;
@@ -260,6 +263,84 @@ TEST_F(NetnsLab, NftablesBackendExtendsCancelsAndNeverTouchesOtherTables) {
   std::string tables = Out({"ip", "netns", "exec", int_ns_, "nft", "list", "tables"});
   EXPECT_EQ(tables.find("vigil"), std::string::npos);
   EXPECT_NE(tables.find("table ip keepme"), std::string::npos);
+}
+
+// enforce-pattern-of-life with real packets: the device's history in the store's event log
+// says it talks to 203.0.113.2; a breach names a new host, 203.0.113.3, on the same link.
+// The action keeps the known peer reachable and stops everything else, and cancelling it
+// restores both.
+TEST_F(NetnsLab, PatternOfLifeKeepsTheKnownPeerFromTheEventLogAndStopsTheNewOne) {
+  ASSERT_EQ(Sh({"ip", "netns", "exec", c2_ns_, "ip", "addr", "add", "203.0.113.3/24", "dev", veth_c_}), 0);
+  servers_.push_back(Spawn({"ip", "netns", "exec", c2_ns_, "python3", "-m", "http.server", "8080", "--bind",
+                            "203.0.113.3"}));
+  bool up = false;
+  for (int i = 0; i < 50 && !up; ++i) {
+    up = Curl(8080, "203.0.113.3") == 0;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(up) << "the second host did not come up";
+
+  testutil::TempDir dir;
+  auto st = store::OpenSqliteStore(dir.path());
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  store::Store& log = **st;
+  Micros now = WallNow();
+  std::vector<store::EventRecord> history;
+  for (int i = 0; i < 20; ++i) {
+    store::EventRecord r;
+    r.time = now - 2 * kMicrosPerDay + i * kMicrosPerHour;
+    r.entity = "10.77.0.1";
+    r.peer = "203.0.113.2";
+    r.kind = "flow";
+    r.summary = "10.77.0.1 -> 203.0.113.2:9090/tcp";
+    history.push_back(r);
+  }
+  ASSERT_TRUE(log.PutEvents(history).ok());
+
+  respond::NftablesOptions o;
+  o.netns = int_ns_;
+  auto nft = respond::NftablesBackend::Make(o);
+  ASSERT_TRUE(nft.ok());
+  respond::NftablesBackend* nft_raw = nft->get();
+  std::vector<std::unique_ptr<respond::Backend>> backends;
+  backends.push_back(std::move(*nft));
+  respond::ResponderSettings s;
+  s.mode = respond::Mode::kAutonomous;
+  respond::PolicyRule rule;
+  rule.model = "network/rare-external-destination";
+  rule.action = std::string(respond::kEnforcePatternOfLife);
+  rule.duration = 60 * kMicrosPerSecond;
+  s.policy.push_back(rule);
+  respond::Responder responder(std::move(s), std::move(backends));
+  responder.set_known_peers([&](const std::string& device, Micros before, size_t limit) {
+    std::vector<std::string> out;
+    auto peers = log.Peers(device, before, limit);
+    if (peers.ok())
+      for (auto& p : *peers) out.push_back(p.peer);
+    return out;
+  });
+
+  detect::Breach b;
+  b.id = "br-pol";
+  b.time = now;
+  b.model = "network/rare-external-destination";
+  b.score = 80;
+  b.entity = {"device", "10.77.0.1", "lab-host"};
+  b.peer = detect::EntityInfo{"external", "203.0.113.3", "203.0.113.3"};
+  responder.OnBreach(b, now);
+  auto actions = responder.All();
+  ASSERT_EQ(actions.size(), 1u);
+  const respond::Action& a = actions[0];
+  EXPECT_EQ(a.state, respond::State::kActive) << a.error;
+  EXPECT_EQ(a.target.allowed, std::vector<std::string>{"203.0.113.2"});
+
+  EXPECT_EQ(Curl(8080), 0) << "the known peer must stay reachable";
+  EXPECT_EQ(Curl(9090), 0) << "every port of the known peer stays reachable";
+  EXPECT_NE(Curl(8080, "203.0.113.3"), 0) << "the new host must be stopped";
+
+  ASSERT_TRUE(responder.Cancel(a.id, "test", WallNow()).ok());
+  EXPECT_EQ(Curl(8080, "203.0.113.3"), 0) << "cancelling must restore traffic";
+  ASSERT_TRUE(nft_raw->RemoveTable().ok());
 }
 
 }  // namespace
