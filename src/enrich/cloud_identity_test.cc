@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
+#include "enrich/mmdb_writer_test_util.h"
 #include "learn/state_io.h"
 
 namespace vigil::enrich {
@@ -173,6 +177,55 @@ TEST(CloudIdentity, TheKeyTableIsCappedByGenerations) {
   Event recent = Call(k5);
   step.Enrich(recent);
   EXPECT_EQ(recent.entity.id, "arn:aws:iam::1:user/u5");
+}
+
+// With MaxMind databases configured (here written by the test: Debian ships the reader, not
+// the data), sources are keyed by ASN and regions by country: two addresses in different
+// /24s of one ASN are one source; another ASN in the same country is a new source but the
+// same region; addresses the databases do not cover fall back to prefixes.
+TEST(CloudIdentity, SourcesAreKeyedByAsnAndCountryFromMaxMindDatabases) {
+  using testing::Ipv4;
+  using testing::MmdbWriter;
+  char tmpl[] = "/tmp/vigil-mmdb-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  MmdbWriter asn, geo;
+  asn.Add(Ipv4(185, 220, 0, 0), 16, MmdbWriter::Map({{"autonomous_system_number", MmdbWriter::U32(64500)},
+                                                      {"autonomous_system_organization", MmdbWriter::Str("Example VPN")}}));
+  asn.Add(Ipv4(91, 200, 0, 0), 16, MmdbWriter::Map({{"autonomous_system_number", MmdbWriter::U32(64501)}}));
+  geo.Add(Ipv4(185, 220, 0, 0), 16, MmdbWriter::Map({{"country", MmdbWriter::Map({{"iso_code", MmdbWriter::Str("NL")}})}}));
+  geo.Add(Ipv4(91, 200, 0, 0), 16, MmdbWriter::Map({{"country", MmdbWriter::Map({{"iso_code", MmdbWriter::Str("NL")}})}}));
+  ASSERT_TRUE(asn.Write(dir + "/asn.mmdb", "GeoLite2-ASN"));
+  ASSERT_TRUE(geo.Write(dir + "/country.mmdb", "GeoLite2-Country"));
+
+  CloudIdentityOptions o = Opts();
+  o.asn_db = dir + "/asn.mmdb";
+  o.geoip_db = dir + "/country.mmdb";
+  CloudIdentityStep step(o);
+  ASSERT_TRUE(step.asn_open());
+  ASSERT_TRUE(step.geoip_open());
+  auto enrich = [&](const char* ip) {
+    CloudApiBody b;
+    b.identity_type = "IAMUser";
+    b.principal_arn = "arn:aws:iam::1:user/alice";
+    b.source_ip = ip;
+    Event e = Call(b);
+    step.Enrich(e);
+    return e;
+  };
+  Event a = enrich("185.220.101.4"), b = enrich("185.220.7.9"), c = enrich("91.200.3.3"), d = enrich("203.0.113.9");
+  EXPECT_EQ(B(a).asn, 64500u);
+  EXPECT_EQ(B(a).country, "NL");
+  EXPECT_EQ(B(a).source_class, CloudSourceClass::kExternal);
+  EXPECT_EQ(B(a).source_key, B(b).source_key);  // one ASN, two /24s
+  EXPECT_EQ(B(c).asn, 64501u);
+  EXPECT_NE(B(c).source_key, B(a).source_key);
+  EXPECT_EQ(B(c).source_region_key, B(a).source_region_key);  // same country
+  EXPECT_EQ(B(d).asn, 0u);  // not in the databases: prefixes
+  EXPECT_TRUE(B(d).country.empty());
+  EXPECT_NE(B(d).source_key, 0u);
+  EXPECT_NE(B(d).source_region_key, B(a).source_region_key);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CloudIdentity, SourcesAreClassifiedAndKeyedByPrefixWithoutGeoIp) {
