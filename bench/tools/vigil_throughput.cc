@@ -14,10 +14,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <simdjson.h>
 #include <sstream>
 #include <string>
@@ -105,14 +107,15 @@ ReplayResult RunReplay(const std::string& vigil, const std::string& input, const
   std::filesystem::remove_all(state);
   auto a = Clock::now();
   pid_t pid = fork();
+  const std::string stats = state + ".stats.json";
   if (pid == 0) {
     std::string br = state + ".breaches.jsonl";
     if (config.empty())
       execl(vigil.c_str(), vigil.c_str(), "replay", "--quiet", "--state", state.c_str(), "--breaches", br.c_str(),
-            input.c_str(), static_cast<char*>(nullptr));
+            "--stats", stats.c_str(), input.c_str(), static_cast<char*>(nullptr));
     else
       execl(vigil.c_str(), vigil.c_str(), "replay", "--quiet", "--config", config.c_str(), "--state", state.c_str(),
-            "--breaches", br.c_str(), input.c_str(), static_cast<char*>(nullptr));
+            "--breaches", br.c_str(), "--stats", stats.c_str(), input.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
@@ -120,7 +123,14 @@ ReplayResult RunReplay(const std::string& vigil, const std::string& input, const
   wait4(pid, &status, 0, &ru);
   ReplayResult r;
   r.seconds = Seconds(a, Clock::now());
+  // ru_maxrss of a forked child counts the parent's pages it shared before exec (this
+  // harness holds both logs in memory), so the peak comes from vigil's own VmHWM, which
+  // `--stats` reports as peak_resident_kb.
   r.max_rss_kb = ru.ru_maxrss;
+  std::ifstream sj(stats);
+  std::string text((std::istreambuf_iterator<char>(sj)), std::istreambuf_iterator<char>());
+  size_t at = text.find("\"peak_resident_kb\":");
+  if (at != std::string::npos) r.max_rss_kb = std::atol(text.c_str() + at + 19);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }

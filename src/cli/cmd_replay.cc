@@ -1,8 +1,12 @@
 // `vigil replay`: read inputs, learn and detect in event time, store everything, print a
 // summary. Exit status is non-zero only when it could not run at all.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -19,6 +23,16 @@ struct ReplayFlags {
   std::vector<std::string> inputs;
   bool quiet = false;
 };
+
+// This process's peak resident memory (VmHWM of /proc/self/status, this executable's own
+// address space: unlike getrusage it does not include a forking parent's), 0 if unknown.
+long PeakResidentKb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  return 0;
+}
 
 int RunReplay(const ReplayFlags& f) {
   auto cfg = LoadConfig(f.config);
@@ -46,7 +60,9 @@ int RunReplay(const ReplayFlags& f) {
       std::cerr << "vigil replay: cannot write " << f.stats << "\n";
       return 1;
     }
-    out << session.StatsJson().dump(2) << "\n";
+    nlohmann::json j = session.StatsJson();
+    if (long kb = PeakResidentKb(); kb > 0) j["peak_resident_kb"] = kb;
+    out << j.dump(2) << "\n";
   }
   return 0;
 }
