@@ -1,5 +1,6 @@
 // `vigil device ID [--json]`: what the store knows of one device or identity.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -57,6 +58,22 @@ int RunDevice(const DeviceFlags& f) {
   j["breaches"] = nlohmann::json::array();
   if (breaches.ok())
     for (const auto& b : breaches.value()) j["breaches"].push_back(detect::BreachToJson(b));
+  // From the event log: who it talks to most, and its latest events.
+  auto peers = store.Peers(f.id, INT64_MAX, 10);
+  j["top_peers"] = nlohmann::json::array();
+  if (peers.ok())
+    for (const auto& p : *peers)
+      j["top_peers"].push_back({{"peer", p.peer}, {"events", p.events}, {"bytes", p.bytes},
+                                {"first_seen", FormatRfc3339(p.first_seen)}, {"last_seen", FormatRfc3339(p.last_seen)}});
+  store::EventQuery eq;
+  eq.entity = f.id;
+  eq.limit = 10;
+  auto recent = store.QueryEvents(eq);
+  j["recent_events"] = nlohmann::json::array();
+  if (recent.ok())
+    for (const auto& ev : *recent)
+      j["recent_events"].push_back({{"time", FormatRfc3339(ev.time)}, {"kind", ev.kind}, {"summary", ev.summary},
+                                    {"input", ev.input}, {"line", ev.line}, {"offset", ev.offset}});
   if (f.json) {
     std::cout << j.dump(2) << "\n";
     return 0;
@@ -82,6 +99,17 @@ int RunDevice(const DeviceFlags& f) {
       std::cout << "    " << FormatRfc3339(b.time) << "  " << b.score << "  " << b.model << "  "
                 << (b.reasons.empty() ? "" : b.reasons[0]) << "\n";
     }
+  }
+  if (peers.ok() && !peers->empty()) {
+    std::cout << "  top peers (event log):\n";
+    for (const auto& p : *peers)
+      std::cout << "    " << p.peer << "  " << p.events << " events, last " << FormatRfc3339(p.last_seen) << "\n";
+  }
+  if (recent.ok() && !recent->empty()) {
+    std::cout << "  latest events:\n";
+    for (const auto& ev : *recent)
+      std::cout << "    " << FormatRfc3339(ev.time) << "  " << ev.kind << "  " << ev.summary << "  (" << ev.input << ":"
+                << ev.line << ")\n";
   }
   return 0;
 }

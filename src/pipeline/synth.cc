@@ -242,7 +242,9 @@ Result<Micros> WriteDemoDataset(const std::string& dir, uint64_t seed) {
     // The web server: inbound from the internet, a daily update check out.
     for (int k = 0; k < 400; ++k) {
       Micros t = d0 + static_cast<Micros>(d.rng.Below(kMicrosPerDay));
-      std::string client = std::to_string(20 + d.rng.Below(180)) + "." + std::to_string(d.rng.Below(250)) + "." +
+      uint64_t first = 20 + d.rng.Below(180);
+      if (first == 100 || first == 127) first = 101;  // not CGNAT or loopback: those are "internal"
+      std::string client = std::to_string(first) + "." + std::to_string(d.rng.Below(250)) + "." +
                            std::to_string(d.rng.Below(250)) + "." + std::to_string(1 + d.rng.Below(250));
       d.Conn(t, client, d.Port(), web, 443, "tcp", "ssl", 2.0, 800, 15000);
     }
