@@ -1,6 +1,9 @@
 #include "detect/breach.h"
 
+#include <charconv>
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "learn/novelty.h"
 
@@ -16,25 +19,54 @@ EntityInfo ToEntityInfo(const EntityRef& ref) {
 
 namespace {
 
-std::string HumanBytes(uint64_t b) {
-  char buf[32];
-  if (b < 1024) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  } else if (b < 1024 * 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f KB", b / 1024.0);
-  } else if (b < 1024ull * 1024 * 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f MB", b / 1048576.0);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f GB", b / 1073741824.0);
-  }
-  return buf;
+// Summaries are built for every event that goes to the event log, so they append into one
+// string with std::to_chars (correctly rounded like printf's %.1f, without its cost).
+void AppendUint(std::string& s, uint64_t v) {
+  char buf[24];
+  s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
-std::string Endpoints(const NetTuple& n) {
-  std::string s = std::string(n.orig_h_text) + ":" + std::to_string(n.orig_p) + " -> " +
-                  std::string(n.resp_h_text) + ":" + std::to_string(n.resp_p);
-  if (n.proto != Proto::kUnknown) s += std::string("/") + ProtoName(n.proto);
-  return s;
+void AppendHumanBytes(std::string& s, uint64_t b) {
+  if (b < 1024) {
+    AppendUint(s, b);
+    s += " B";
+    return;
+  }
+  double v;
+  const char* unit;
+  if (b < 1024 * 1024) {
+    v = b / 1024.0;
+    unit = " KB";
+  } else if (b < 1024ull * 1024 * 1024) {
+    v = b / 1048576.0;
+    unit = " MB";
+  } else {
+    v = b / 1073741824.0;
+    unit = " GB";
+  }
+  char buf[48];
+  s.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 1).ptr);
+  s += unit;
+}
+
+void AppendEndpoints(std::string& s, const NetTuple& n) {
+  s += n.orig_h_text;
+  s += ':';
+  AppendUint(s, n.orig_p);
+  s += " -> ";
+  s += n.resp_h_text;
+  s += ':';
+  AppendUint(s, n.resp_p);
+  if (n.proto != Proto::kUnknown) {
+    s += '/';
+    s += ProtoName(n.proto);
+  }
+}
+
+// Appends the pieces in order.
+template <typename... Parts>
+void Cat(std::string& s, const Parts&... parts) {
+  (s.append(parts), ...);
 }
 
 }  // namespace
@@ -47,38 +79,50 @@ EventRef MakeEventRef(const Event& e) {
   r.time = e.time;
   r.kind = EventKindName(e.kind);
   r.uid = std::string(e.uid);
-  std::string s = e.net.valid ? Endpoints(e.net) : std::string();
+  std::string& s = r.summary;
+  s.reserve(128);
+  if (e.net.valid) AppendEndpoints(s, e.net);
+  using sv = std::string_view;
   if (auto* f = e.As<FlowBody>()) {
-    s += " " + HumanBytes(f->orig_bytes) + " out, " + HumanBytes(f->resp_bytes) + " in";
-    if (!f->conn_state.empty()) s += ", " + std::string(f->conn_state);
+    s += ' ';
+    AppendHumanBytes(s, f->orig_bytes);
+    s += " out, ";
+    AppendHumanBytes(s, f->resp_bytes);
+    s += " in";
+    if (!f->conn_state.empty()) Cat(s, sv(", "), f->conn_state);
   } else if (auto* h = e.As<HttpBody>()) {
-    s += " " + std::string(h->method) + " " + std::string(h->host) + std::string(h->uri);
-    if (!h->user_agent.empty()) s += " UA '" + std::string(h->user_agent.substr(0, 80)) + "'";
-    if (h->status_code) s += " -> " + std::to_string(h->status_code);
+    Cat(s, sv(" "), h->method, sv(" "), h->host, h->uri);
+    if (!h->user_agent.empty()) Cat(s, sv(" UA '"), h->user_agent.substr(0, 80), sv("'"));
+    if (h->status_code) {
+      s += " -> ";
+      AppendUint(s, h->status_code);
+    }
   } else if (auto* d = e.As<DnsBody>()) {
-    s += " query " + std::string(d->query) + " " + std::string(d->qtype_name);
+    Cat(s, sv(" query "), d->query, sv(" "), d->qtype_name);
   } else if (auto* t = e.As<TlsBody>()) {
-    s += " SNI " + std::string(t->server_name);
+    Cat(s, sv(" SNI "), t->server_name);
   } else if (auto* fi = e.As<FileBody>()) {
-    s += " file " + std::string(fi->filename) + " " + std::string(fi->mime_type) + " " +
-         HumanBytes(fi->seen_bytes);
+    Cat(s, sv(" file "), fi->filename, sv(" "), fi->mime_type, sv(" "));
+    AppendHumanBytes(s, fi->seen_bytes);
   } else if (auto* a = e.As<IdsAlertBody>()) {
-    s += " alert [" + std::to_string(a->signature_id) + "] " + std::string(a->signature);
+    s += " alert [";
+    AppendUint(s, a->signature_id);
+    Cat(s, sv("] "), a->signature);
   } else if (auto* c = e.As<CloudApiBody>()) {
-    s = std::string(c->event_source) + " " + std::string(c->event_name) + " by " +
-        std::string(c->principal_arn) + " from " + std::string(c->source_ip);
-    if (!c->error_code.empty()) s += " (" + std::string(c->error_code) + ")";
+    s.clear();
+    Cat(s, c->event_source, sv(" "), c->event_name, sv(" by "), c->principal_arn, sv(" from "), c->source_ip);
+    if (!c->error_code.empty()) Cat(s, sv(" ("), c->error_code, sv(")"));
   } else if (auto* ea = e.As<EdrAlertBody>()) {
-    s = std::string(ea->severity) + " alert '" + std::string(ea->title) + "' on " +
-        std::string(ea->device_name);
+    s.clear();
+    Cat(s, ea->severity, sv(" alert '"), ea->title, sv("' on "), ea->device_name);
   } else if (auto* p = e.As<ProcessBody>()) {
-    s = std::string(p->parent_file_name) + " -> " + std::string(p->folder_path) + " " +
-        std::string(p->command_line.substr(0, 120)) + " on " + std::string(p->device_name);
+    s.clear();
+    Cat(s, p->parent_file_name, sv(" -> "), p->folder_path, sv(" "), p->command_line.substr(0, 120), sv(" on "),
+        p->device_name);
   } else if (auto* fa = e.As<FileActivityBody>()) {
-    s = std::string(fa->action_type) + " " + std::string(fa->folder_path) + " by " +
-        std::string(fa->initiating_process_file_name);
+    s.clear();
+    Cat(s, fa->action_type, sv(" "), fa->folder_path, sv(" by "), fa->initiating_process_file_name);
   }
-  r.summary = std::move(s);
   return r;
 }
 
