@@ -37,9 +37,10 @@
 // period, jitter, beat count and since when; details {period_s, jitter, count, first_seen,
 // skew, in_band, size_jitter, devices_contacting, port}.
 //
-// State: at most `max_pairs_per_device` pairs per device (the least recently seen is
-// dropped), pairs idle for more than max(1 h, 10 periods) age out on Tick; at most
-// kMaxBeaconDevices devices.
+// State: an endpoint seen once costs 16 bytes (`firsts`); its arrival ring is made on its
+// second beat. At most `max_pairs_per_device` of each per device (the least recently seen
+// is dropped); pairs idle for more than max(1 h, 10 periods), or `max_period_s` while their
+// period is unknown, age out on Tick; at most kMaxBeaconDevices devices.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -111,15 +112,31 @@ class BeaconingModel final : public Model {
     }
     Device& dev = dit->second;
     const uint64_t pair_key = learn::MixHash(e.net.resp_h.Hash(), e.net.resp_p);
+    const uint64_t size = f->orig_bytes + f->resp_bytes;
+    const Micros min_gap = static_cast<Micros>(ctx.param("min_period_s") * kMicrosPerSecond);
     auto pit = dev.pairs.find(pair_key);
     if (pit == dev.pairs.end()) {
+      // Most endpoints are met once; they wait in `firsts` (16 bytes) and get a ring only
+      // on their second beat, which is what the ring would have recorded anyway.
       size_t cap = static_cast<size_t>(std::max(1.0, ctx.param("max_pairs_per_device")));
+      auto fit = dev.firsts.find(pair_key);
+      if (fit == dev.firsts.end()) {
+        if (dev.firsts.size() >= cap) EvictOldestFirst(dev);
+        dev.firsts.emplace(pair_key, First{e.time, size});
+        return;  // one arrival makes no gap
+      }
+      if (e.time - fit->second.t < min_gap) {  // folded into that beat, as the ring would
+        fit->second.size += size;
+        return;
+      }
+      First first = fit->second;
+      dev.firsts.erase(fit);
       if (dev.pairs.size() >= cap) EvictLeastRecent(dev);
       pit = dev.pairs.try_emplace(pair_key).first;
+      pit->second.ring.Add(first.t, first.size, min_gap);
     }
     Pair& p = pit->second;
-    Micros min_gap = static_cast<Micros>(ctx.param("min_period_s") * kMicrosPerSecond);
-    if (!p.ring.Add(e.time, f->orig_bytes + f->resp_bytes, min_gap)) return;
+    if (!p.ring.Add(e.time, size, min_gap)) return;
     if (p.ring.count() < static_cast<uint64_t>(ctx.param("min_beats"))) return;
     Evaluate(e, p, ctx);
   }
@@ -127,14 +144,22 @@ class BeaconingModel final : public Model {
   void Tick(ModelContext& ctx, bool final) override {
     if (final || ctx.now() - last_sweep_ < kMicrosPerHour) return;
     last_sweep_ = ctx.now();
+    // One-beat endpoints are many and age slowly: they are swept a quarter as often.
+    const bool sweep_firsts = ctx.now() - last_first_sweep_ >= UnknownPeriodCap(ctx) / 4;
+    if (sweep_firsts) last_first_sweep_ = ctx.now();
     for (auto dit = devices_.begin(); dit != devices_.end();) {
       Device& d = dit->second;
+      // A pair whose period is not known yet waits as long as the longest period
+      // considered, so a beacon every few hours is not forgotten between its beats.
+      const Micros unknown_cap = UnknownPeriodCap(ctx);
       absl::erase_if(d.pairs, [&](const auto& kv) {
         const Pair& p = kv.second;
-        Micros idle_cap = std::max<Micros>(kMicrosPerHour, 10 * p.period_us);
+        Micros idle_cap = p.period_us > 0 ? std::max<Micros>(kMicrosPerHour, 10 * p.period_us) : unknown_cap;
         return ctx.now() - p.ring.last_seen() > idle_cap;
       });
-      if (d.pairs.empty()) {
+      if (sweep_firsts)
+        absl::erase_if(d.firsts, [&](const auto& kv) { return ctx.now() - kv.second.t > unknown_cap; });
+      if (d.pairs.empty() && d.firsts.empty()) {
         devices_.erase(dit++);
       } else {
         ++dit;
@@ -157,6 +182,18 @@ class BeaconingModel final : public Model {
       }
     }
     w.I64(last_sweep_);
+    // One-beat endpoints, appended so a checkpoint written before they existed still loads.
+    uint64_t n_firsts = 0;
+    for (const auto& [dk, d] : devices_) n_firsts += d.firsts.size();
+    w.U64(n_firsts);
+    for (const auto& [dk, d] : devices_) {
+      for (const auto& [pk, f] : d.firsts) {
+        w.U64(dk);
+        w.U64(pk);
+        w.I64(f.t);
+        w.U64(f.size);
+      }
+    }
   }
 
   Status Load(learn::StateReader& r) override {
@@ -177,12 +214,24 @@ class BeaconingModel final : public Model {
       }
     }
     last_sweep_ = r.I64();
+    if (r.ok() && !r.at_end()) {
+      uint64_t nf = r.Count(static_cast<uint64_t>(kMaxBeaconDevices) << 16);
+      for (uint64_t i = 0; i < nf && r.ok(); ++i) {
+        uint64_t dk = r.U64(), pk = r.U64();
+        First f;
+        f.t = r.I64();
+        f.size = r.U64();
+        if (r.ok()) devices_[dk].firsts[pk] = f;
+      }
+    }
     return r.ok() ? Status::Ok() : Corrupt("beaconing state is truncated");
   }
 
   size_t MemoryUsage() const override {
     size_t m = devices_.capacity() * (sizeof(uint64_t) + sizeof(Device));
-    for (const auto& [k, d] : devices_) m += d.pairs.capacity() * (sizeof(uint64_t) + sizeof(Pair) + 1);
+    for (const auto& [k, d] : devices_)
+      m += d.pairs.capacity() * (sizeof(uint64_t) + sizeof(Pair) + 1) +
+           d.firsts.capacity() * (sizeof(uint64_t) + sizeof(First) + 1);
     return m;
   }
 
@@ -194,9 +243,26 @@ class BeaconingModel final : public Model {
     int last_emit_score = 0;
     bool learned_normal = false;  // periodic already during the learning period
   };
-  struct Device {
-    absl::flat_hash_map<uint64_t, Pair> pairs;
+  struct First {  // an endpoint seen on one beat so far
+    Micros t = 0;
+    uint64_t size = 0;
   };
+  struct Device {
+    absl::flat_hash_map<uint64_t, Pair> pairs;    // two beats or more: arrival rings
+    absl::flat_hash_map<uint64_t, First> firsts;  // one beat
+  };
+
+  // How long a pair whose period is not known yet is kept idle: the longest period considered.
+  static Micros UnknownPeriodCap(ModelContext& ctx) {
+    return std::max<Micros>(kMicrosPerHour, static_cast<Micros>(ctx.param("max_period_s") * kMicrosPerSecond));
+  }
+
+  static void EvictOldestFirst(Device& d) {
+    auto victim = d.firsts.begin();
+    for (auto it = d.firsts.begin(); it != d.firsts.end(); ++it)
+      if (it->second.t < victim->second.t) victim = it;
+    if (victim != d.firsts.end()) d.firsts.erase(victim);
+  }
 
   static void EvictLeastRecent(Device& d) {
     auto victim = d.pairs.begin();
@@ -290,6 +356,7 @@ class BeaconingModel final : public Model {
   ModelInfo info_;
   absl::flat_hash_map<uint64_t, Device> devices_;
   Micros last_sweep_ = 0;
+  Micros last_first_sweep_ = 0;  // not checkpointed: after a restart the first sweep comes early
 };
 
 }  // namespace

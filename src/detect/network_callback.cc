@@ -5,8 +5,10 @@
 // receive, they do not call out: an exploit delivered from X that makes the server open a
 // reverse shell or fetch a second stage from X shows up exactly like this.
 //
-// Statistic: per device, for each external address, the inbound contacts it answered
-// (first/last time, count) and whether the device ever opened a connection to it. The first
+// Statistic: per device, for each external address that contacted it, the inbound contacts
+// it answered (first/last time, count) and whether the device ever opened a connection to
+// it (from NetworkStats when the address first calls in, then kept up to date; addresses
+// that never call in cost nothing here). The first
 // outbound connection to an address with inbound history and no outbound history is the
 // event. Its surprise, in bits (detect/score.h): 12 for the reversal itself (almost never
 // seen in benign traffic: protocols that call back, like active FTP, do so from the client
@@ -70,7 +72,17 @@ class CallbackModel final : public Model {
     if (inbound) {
       // Only contacts the device answered: a dropped scan is not a conversation.
       if (f->resp_pkts == 0 && f->resp_bytes == 0) return;
+      const bool fresh = !d.peers.contains(external.Hash());
       Peer& p = Touch(d, external.Hash());
+      if (fresh) {
+        // Outbound history is not kept per peer (most of a device's outbound peers never
+        // call in); NetworkStats knows whether this device ever contacted the address. An
+        // address too many devices talk to for that to be exact counts as contacted: a
+        // callback to a popular address is not judged.
+        const NetworkStats& net = ctx.network();
+        p.out_seen = net.DeviceContacted(external, device) ||
+                     net.DevicesContacting(external) >= NetworkStats::kPopular;
+      }
       if (p.in_count == 0) {
         p.first_in = e.time;
         ++d.inbound_sources;
@@ -81,10 +93,7 @@ class CallbackModel final : public Model {
     }
     ++d.outbound_count;
     auto pit = d.peers.find(external.Hash());
-    if (pit == d.peers.end()) {
-      Touch(d, external.Hash()).out_seen = true;
-      return;
-    }
+    if (pit == d.peers.end()) return;  // never called in: NetworkStats remembers this contact
     Peer& p = pit->second;
     bool first_out = !p.out_seen;
     p.out_seen = true;
