@@ -26,7 +26,8 @@
 //   - popular destinations (OS update checks, a SaaS telemetry endpoint every workstation
 //     talks to): an address contacted by at least `popular_devices` devices, or by at least
 //     `popular_fraction` of the network's devices (and 2 or more), is never a beacon target;
-//   - pairs already periodic during the learning period are learned as normal;
+//   - pairs already periodic during the learning period are learned as normal, and so are
+//     long-period pairs (an hour or more: nightly updates, backups) that existed then;
 //   - in a network too small to say what is rare (fewer than 3 devices), periodicity alone
 //     stays a weak signal: vendor heartbeats are as regular as implants.
 // Evaluated on every new beat, so a 60 s beacon with 10 % jitter to a rare host reaches
@@ -59,6 +60,7 @@ namespace {
 constexpr size_t kMaxBeaconDevices = 500'000;
 constexpr int kEmitFloor = 30;  // below this nothing is emitted (the weak-signal default)
 constexpr double kBandTolerance = 0.2;  // a gap within +-20 % of the median period is regular
+constexpr double kLongPeriodS = 3600;   // periods from an hour up: scheduled jobs' territory
 
 std::string Fmt(const char* fmt, double v) {
   char buf[64];
@@ -110,6 +112,7 @@ class BeaconingModel final : public Model {
       if (devices_.size() >= kMaxBeaconDevices) return;
       dit = devices_.try_emplace(dev_key).first;
     }
+    if (learning_end_ == 0 && !ctx.learning()) learning_end_ = e.time;
     Device& dev = dit->second;
     const uint64_t pair_key = learn::MixHash(e.net.resp_h.Hash(), e.net.resp_p);
     const uint64_t size = f->orig_bytes + f->resp_bytes;
@@ -194,6 +197,7 @@ class BeaconingModel final : public Model {
         w.U64(f.size);
       }
     }
+    w.I64(learning_end_);
   }
 
   Status Load(learn::StateReader& r) override {
@@ -223,6 +227,7 @@ class BeaconingModel final : public Model {
         f.size = r.U64();
         if (r.ok()) devices_[dk].firsts[pk] = f;
       }
+      if (r.ok() && !r.at_end()) learning_end_ = r.I64();
     }
     return r.ok() ? Status::Ok() : Corrupt("beaconing state is truncated");
   }
@@ -277,6 +282,11 @@ class BeaconingModel final : public Model {
     learn::PeriodicityStats s = learn::AnalyzeGaps(gaps, n, kBandTolerance);
     p.period_us = static_cast<Micros>(s.median_s * kMicrosPerSecond);
     if (s.median_s > ctx.param("max_period_s") || s.jitter > ctx.param("max_jitter")) return;
+    // Scheduled jobs (a nightly update check, a backup, a licence ping) repeat every few
+    // hours or days: too slowly to be judged inside the learning period, so a long-period
+    // pair that already existed then is the device's pattern of life. A long-period beacon
+    // counts only when it started after learning.
+    if (s.median_s >= kLongPeriodS && (learning_end_ == 0 || p.ring.first_seen() < learning_end_)) return;
 
     // Popularity: a destination many devices use is not a lone implant's server.
     const NetworkStats& net = ctx.network();
@@ -356,7 +366,8 @@ class BeaconingModel final : public Model {
   ModelInfo info_;
   absl::flat_hash_map<uint64_t, Device> devices_;
   Micros last_sweep_ = 0;
-  Micros last_first_sweep_ = 0;  // not checkpointed: after a restart the first sweep comes early
+  Micros last_first_sweep_ = 0;
+  Micros learning_end_ = 0;  // the first event time after the learning period (0: not yet)  // not checkpointed: after a restart the first sweep comes early
 };
 
 }  // namespace

@@ -184,6 +184,35 @@ TEST(Beaconing, BeaconAlreadyRunningDuringLearningIsLearnedAsNormal) {
   EXPECT_TRUE(ctx.Breaches().empty());
 }
 
+// Long periods: a nightly job that already ran during the learning period is pattern of
+// life; the same two-hourly rhythm to a rare host that starts after learning is a beacon.
+TEST(Beaconing, ANightlyJobFromBeforeIsNormalAndANewTwoHourBeaconIsCaught) {
+  auto model = MakeModel("network/beaconing");
+  EventFactory f;
+  std::vector<Event> events;
+  for (int i = 1; i <= 6; ++i)  // neighbours, so rarity can be judged
+    for (int d = 0; d < 12; ++d)
+      events.push_back(f.Flow(kTestEpoch + d * kMicrosPerDay + i * kMicrosPerMinute, Ws(i), 50000,
+                              "93.184.216." + std::to_string(d % 3 + 1), 443, Proto::kTcp, Sized(500, 5000)));
+  for (int d = 0; d < 12; ++d)  // the nightly update check, from day 0
+    events.push_back(f.Flow(kTestEpoch + d * kMicrosPerDay + 3 * kMicrosPerHour, "10.0.1.3", 50000,
+                            "151.101.2.132", 443, Proto::kTcp, Sized(900, 40000)));
+  const Micros start = kTestEpoch + 5 * kMicrosPerDay + 17 * kMicrosPerMinute;
+  for (int k = 0; k < 24; ++k)  // a two-hourly beacon from day 5
+    events.push_back(f.Flow(start + k * 2 * kMicrosPerHour + (k % 3) * kMicrosPerMinute, "10.0.1.4", 50000,
+                            "198.51.100.77", 443, Proto::kTcp, Sized(400, 400)));
+  SortByTime(events);
+  TestContext ctx(model->info());
+  ctx.set_learning_until(kTestEpoch + 3 * kMicrosPerDay);
+  FeedAll(*model, ctx, events, kMicrosPerHour);
+  EXPECT_TRUE(ctx.BreachesFor("10.0.1.3").empty()) << ctx.BreachesFor("10.0.1.3").front().reasons[0];
+  auto b = ctx.BreachesFor("10.0.1.4");
+  ASSERT_FALSE(b.empty());
+  EXPECT_EQ(b[0].peer->id, "198.51.100.77");
+  EXPECT_NEAR(b[0].details["period_s"].get<double>(), 7200, 300);
+  EXPECT_GE(b[0].time, start + 7 * 2 * kMicrosPerHour);  // after min_beats beats
+}
+
 TEST(Beaconing, PairsPerDeviceAreCappedAndStateRoundTrips) {
   auto model = MakeModel("network/beaconing");
   EventFactory f;
