@@ -200,6 +200,21 @@ TEST_F(DemoReplay, NothingFiresDuringTheLearningPeriod) {
   }
 }
 
+// Each device gets the role its flows show: the web server answers the internet, the
+// intranet server answers forty workstations, a workstation only calls out.
+TEST_F(DemoReplay, DevicesGetTheRoleTheirTrafficShows) {
+  auto st = store::OpenSqliteStore(dir_->path() + "/state");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  auto role = [&](const std::string& id) {
+    auto e = (*st)->GetEntity(id);
+    return e.ok() && e->has_value() ? (*e)->role : std::string("(missing)");
+  };
+  EXPECT_EQ(role("10.20.5.21"), "internet-facing");
+  EXPECT_EQ(role("10.20.5.22"), "server");
+  EXPECT_EQ(role("10.20.1.15"), "workstation");
+  EXPECT_EQ(role("10.20.1.99"), "");  // the new laptop's one request is not enough to say
+}
+
 // The event log holds what the breaches rest on: each breach's triggering event is there
 // with its source position, and the compromised server's known peers from before the
 // attack leave out the attacker's address (what enforce-pattern-of-life would keep).

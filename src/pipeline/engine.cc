@@ -336,8 +336,8 @@ store::Checkpoint Engine::MakeCheckpoint() {
   return cp;
 }
 
-void Engine::TouchEntity(const EntityRef& ref, Micros t) {
-  if (ref.empty() || ref.id.empty()) return;
+Engine::EntityState* Engine::TouchEntity(const EntityRef& ref, Micros t) {
+  if (ref.empty() || ref.id.empty()) return nullptr;
   auto it = entities_.find(absl::string_view(ref.id.data(), ref.id.size()));
   if (it == entities_.end()) {
     it = entities_.emplace(std::string(ref.id), EntityState{}).first;
@@ -350,6 +350,37 @@ void Engine::TouchEntity(const EntityRef& ref, Micros t) {
   s.last_seen = std::max(s.last_seen, t);
   ++s.events;
   s.dirty = true;
+  return &s;
+}
+
+void Engine::LearnRole(const Event& e, EntityState* entity, EntityState* peer) {
+  const auto* f = e.As<FlowBody>();
+  if (!f || !e.net.valid) return;
+  const bool answered = f->resp_bytes > 0 || f->resp_pkts > 0;
+  auto bump = [](uint32_t& n) { n = n == UINT32_MAX ? n : n + 1; };
+  if (e.orig_internal) {
+    if (entity) bump(entity->started);
+    if (e.resp_internal && peer && answered) {
+      bump(peer->served_internal);
+      peer->internal_clients.Add(detect::DeviceFingerprint(e.net.orig_h));
+    }
+  } else if (e.resp_internal && entity && answered) {
+    bump(entity->served_external);
+  }
+}
+
+// Roles an analyst expects on a device page, from what the device's flows show:
+//   internet-facing  answered 20 or more connections from the internet;
+//   server           answered 20 or more connections from 3 or more internal clients;
+//   workstation      started 20 or more connections and answered at most 1 in 20 of that;
+//   ""               not enough to say (the stored role, if any, is kept).
+std::string Engine::RoleOf(const EntityState& s) {
+  if (s.type != "device") return "";
+  if (s.served_external >= 20) return "internet-facing";
+  if (s.served_internal >= 20 && s.internal_clients.count() >= 3) return "server";
+  if (s.started >= 20 && static_cast<uint64_t>(s.served_internal + s.served_external) * 20 <= s.started)
+    return "workstation";
+  return "";
 }
 
 void Engine::Process(Event& e) {
@@ -374,9 +405,11 @@ void Engine::Process(Event& e) {
   }
   enricher_.Enrich(e);
   network_.Observe(e);
-  TouchEntity(e.entity, e.time);
+  EntityState* entity = TouchEntity(e.entity, e.time);
+  EntityState* peer = nullptr;
   if (e.peer.type == EntityType::kDevice || e.peer.type == EntityType::kIdentity)
-    TouchEntity(e.peer, e.time);
+    peer = TouchEntity(e.peer, e.time);
+  if (e.kind == EventKind::kFlow) LearnRole(e, entity, peer);
   if (out_.on_event) out_.on_event(e);
   size_t shard = 0;
   if (shards_.size() > 1) shard = learn::HashValue(e.entity.id) % shards_.size();
@@ -495,6 +528,7 @@ std::vector<store::EntityRecord> Engine::TakeDirtyEntities() {
     r.first_seen = s.first_seen;
     r.last_seen = s.last_seen;
     r.events = s.events - s.events_flushed;
+    r.role = RoleOf(s);
     s.events_flushed = s.events;
     if (r.type == "device" || r.type == "external") r.addresses.push_back(id);
     if (!s.name.empty()) r.names.push_back(s.name);

@@ -24,6 +24,7 @@
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "enrich/enricher.h"
+#include "learn/distinct.h"
 #include "pipeline/input.h"
 #include "store/store.h"
 
@@ -103,10 +104,18 @@ class Engine : public RejectSink {
     Micros last_seen = 0;
     uint64_t events = 0;
     uint64_t events_flushed = 0;
+    // The device's role, learned from its flows (RoleOf): connections it started, and
+    // connections it answered from the internet and from internal clients.
+    uint32_t started = 0;
+    uint32_t served_external = 0;
+    uint32_t served_internal = 0;
+    learn::SmallDistinct internal_clients;
     bool dirty = false;
   };
   void Process(Event& e);
-  void TouchEntity(const EntityRef& ref, Micros t);
+  EntityState* TouchEntity(const EntityRef& ref, Micros t);
+  void LearnRole(const Event& e, EntityState* entity, EntityState* peer);
+  static std::string RoleOf(const EntityState& s);
   void Tick(bool final);
   void UpdateFormatCounts();
   void Deliver(detect::Breach b, const detect::ModelInfo& info, double threshold);
