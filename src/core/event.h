@@ -153,6 +153,9 @@ struct IdsAlertBody {
   uint64_t signature_id = 0;
   uint32_t rev = 0;
   int severity = 0;  // 1 = high ... 4 = low (Suricata)
+  // The rule's ATT&CK technique ids from its metadata (alert.metadata.mitre_technique_id,
+  // which Suricata logs when the rule carries it), comma-separated; empty when absent.
+  std::string_view mitre_techniques;
 };
 
 // Where a cloud API call came from (set by enrich/cloud_identity).

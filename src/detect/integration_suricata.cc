@@ -5,12 +5,12 @@
 // same incident timeline as Vigil's own models (and count as evidence for them: the
 // crypto-mining model also reads mining signatures).
 //
-// ATT&CK: a rule's own metadata is not in eve.json unless the sensor is configured to log
-// it, so techniques come from the ruleset's conventions: the Emerging Threats signature
-// prefix ("ET SCAN", "ET MALWARE", "ET COINMINING" ...) first, then the classtype category
-// ("Web Application Attack" -> T1190 ...); AlertTechniques lists the table. Rules that name
-// neither (reputation lists like "ET CINS", policy rules) carry no technique rather than a
-// guessed one.
+// ATT&CK: the rule's own metadata (alert.metadata.mitre_technique_id, in eve.json when the
+// rule carries it and the sensor logs metadata, Suricata's default) first; without it, the
+// ruleset's conventions: the Emerging Threats signature prefix ("ET SCAN", "ET MALWARE",
+// "ET COINMINING" ...), then the classtype category ("Web Application Attack" -> T1190 ...);
+// AlertTechniques lists the table. Rules that say nothing (reputation lists like "ET CINS",
+// policy rules) carry no technique rather than a guessed one.
 //
 // Statistic: none learned; the score is the sensor's severity on the shared scale
 // (severity 1 -> 80, 2 -> 65, 3 -> 45, anything else -> 30), and a blocked action adds
@@ -37,7 +37,20 @@ constexpr size_t kMaxAlertKeys = 200'000;  // (device, peer, sid) keys remembere
 
 }  // namespace
 
-std::vector<std::string> AlertTechniques(std::string_view signature, std::string_view category) {
+std::vector<std::string> AlertTechniques(std::string_view signature, std::string_view category,
+                                         std::string_view rule_techniques) {
+  // The rule's own metadata, when the sensor logged it, is the authority.
+  if (!rule_techniques.empty()) {
+    std::vector<std::string> out;
+    while (!rule_techniques.empty()) {
+      size_t comma = rule_techniques.find(',');
+      std::string_view id = rule_techniques.substr(0, comma);
+      if (!id.empty()) out.emplace_back(id);
+      if (comma == std::string_view::npos) break;
+      rule_techniques.remove_prefix(comma + 1);
+    }
+    if (!out.empty()) return out;
+  }
   // Emerging Threats prefixes: what the rule family detects.
   static const std::pair<std::string_view, std::vector<std::string>> kPrefixes[] = {
       {"ET SCAN ", {"T1046"}},                    // Network Service Discovery
@@ -149,7 +162,7 @@ class SuricataAlertModel final : public Model {
       b.reasons.push_back(std::to_string(suppressed) +
                           " earlier alerts of this signature between the same hosts were folded");
     b.events.push_back(MakeEventRef(e));
-    b.mitre = AlertTechniques(a->signature, a->category);
+    b.mitre = AlertTechniques(a->signature, a->category, a->mitre_techniques);
     b.details = {{"signature", std::string(a->signature)},
                  {"sid", a->signature_id},
                  {"rev", a->rev},

@@ -7,9 +7,11 @@
 
 namespace vigil::detect {
 
-// The ATT&CK techniques a Suricata alert stands for, from the Emerging Threats signature
-// prefix or else the classtype category; empty when neither says (reputation lists, policy
-// and info rules). See integration_suricata.cc.
-std::vector<std::string> AlertTechniques(std::string_view signature, std::string_view category);
+// The ATT&CK techniques a Suricata alert stands for: the rule's metadata ids
+// (`rule_techniques`, comma-separated) when present, else from the Emerging Threats
+// signature prefix or the classtype category; empty when nothing says (reputation lists,
+// policy and info rules). See integration_suricata.cc.
+std::vector<std::string> AlertTechniques(std::string_view signature, std::string_view category,
+                                         std::string_view rule_techniques = {});
 
 }  // namespace vigil::detect

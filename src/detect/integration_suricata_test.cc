@@ -64,6 +64,9 @@ TEST(SuricataAlert, BreachesCarryTheTechniqueOfTheRuleFamilyOrCategory) {
   EXPECT_EQ(AlertTechniques("ET POLICY curl User-Agent Outbound", "Attempted Information Leak"),
             std::vector<std::string>{"T1046"});  // policy says nothing; the category does
   EXPECT_TRUE(AlertTechniques("ET INFO Observed DNS Query to .cloud TLD", "Potentially Bad Traffic").empty());
+  // The rule's own metadata wins over the family and the category.
+  EXPECT_EQ(AlertTechniques("ET SCAN something", "Web Application Attack", "T1595.002,T1046"),
+            (std::vector<std::string>{"T1595.002", "T1046"}));
 }
 
 TEST(SuricataAlert, LowSeverityIsAWeakSignalAndRepeatsAreFoldedForAnHour) {

@@ -93,6 +93,8 @@ struct Gathered {
   std::string_view dns_type, dns_rdata;
   std::array<std::string_view, 16> answers{};
   size_t n_answers = 0;
+  std::array<std::string_view, 8> mitre{};  // alert.metadata.mitre_technique_id
+  size_t n_mitre = 0;
   // tls
   TlsBody tls;
   // fileinfo
@@ -305,9 +307,45 @@ Status2 ReadFileinfo(Reader& rd, od::value& v, Gathered& g) {
   });
 }
 
+// Reads a sub-object only when it is an object (Suricata writes "http": {...}); other shapes
+// are skipped rather than rejected, to stay tolerant of versions.
+template <typename F>
+Status2 IfObject(od::value& v, F&& read) {
+  od::json_type t;
+  EVE_TRY_JSON(v.type().get(t));
+  if (t != od::json_type::object) return {};
+  return read(v);
+}
+
+// alert.metadata: the rule's metadata, each key an array of strings. Only the ATT&CK
+// technique ids are kept; ids that do not look like one (T + digits, optional .sub) are
+// skipped, so rule authors' free text never becomes a technique.
+Status2 ReadAlertMetadata(Reader& rd, od::value& v, Gathered& g) {
+  return ForEachField(v, [&](std::string_view k, od::value& x) -> Status2 {
+    if (k != "mitre_technique_id") return {};
+    od::json_type t;
+    EVE_TRY_JSON(x.type().get(t));
+    if (t != od::json_type::array) return {};
+    od::array arr;
+    EVE_TRY_JSON(x.get_array().get(arr));
+    for (auto er : arr) {
+      od::value item;
+      EVE_TRY_JSON(std::move(er).get(item));
+      std::string_view id;
+      EVE_TRY(rd.Text(item, id));
+      bool ok = id.size() >= 5 && id.size() <= 9 && id[0] == 'T';
+      for (size_t i = 1; ok && i < id.size(); ++i)
+        ok = (id[i] >= '0' && id[i] <= '9') || (id[i] == '.' && i == 5);
+      if (ok && g.n_mitre < g.mitre.size()) g.mitre[g.n_mitre++] = id;
+    }
+    return {};
+  });
+}
+
 Status2 ReadAlert(Reader& rd, od::value& v, Gathered& g) {
   return ForEachField(v, [&](std::string_view k, od::value& x) -> Status2 {
     IdsAlertBody& a = g.alert;
+    if (k == "metadata") return IfObject(x, [&](od::value& m) { return ReadAlertMetadata(rd, m, g); });
     if (k == "action") return rd.Text(x, a.action);
     if (k == "signature") return rd.Text(x, a.signature);
     if (k == "category") return rd.Text(x, a.category);
@@ -327,16 +365,6 @@ Status2 ReadAlert(Reader& rd, od::value& v, Gathered& g) {
     }
     return {};
   });
-}
-
-// Reads a sub-object only when it is an object (Suricata writes "http": {...}); other shapes
-// are skipped rather than rejected, to stay tolerant of versions.
-template <typename F>
-Status2 IfObject(od::value& v, F&& read) {
-  od::json_type t;
-  EVE_TRY_JSON(v.type().get(t));
-  if (t != od::json_type::object) return {};
-  return read(v);
 }
 
 Status2 Gather(Reader& rd, od::object& obj, Gathered& g) {
@@ -552,6 +580,7 @@ EveParse EveDecoder::ParseEveLine(std::string_view line, Event& ev) {
       ev.kind = EventKind::kIdsAlert;
       ev.body = g.alert;
       std::get<IdsAlertBody>(ev.body).app_proto = g.app_proto;
+      std::get<IdsAlertBody>(ev.body).mitre_techniques = rd.Join(g.mitre.data(), g.n_mitre);
       break;
     case Type::kOther:
       break;

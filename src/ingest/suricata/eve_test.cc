@@ -83,6 +83,28 @@ TEST(SuricataEve, AlertKeepsSignatureSidSeverityAndTuple) {
   EXPECT_EQ(e.pos.offset, 0u);
 }
 
+// Suricata logs a rule's metadata with the alert (eve alert "metadata: yes", the default);
+// Emerging Threats rules carry their ATT&CK technique there. Ids that are not technique ids
+// are dropped; an alert without metadata has none.
+TEST(SuricataEve, AlertCarriesTheRulesAttackTechniquesFromItsMetadata) {
+  EveDecoder d;
+  Decoded r = DecodeAll(
+      R"({"timestamp":"2024-03-05T10:00:00.000000+0000","event_type":"alert","src_ip":"10.0.0.5","src_port":51000,)"
+      R"("dest_ip":"203.0.113.7","dest_port":443,"proto":"TCP","alert":{"action":"allowed","gid":1,)"
+      R"("signature_id":2027863,"rev":3,"signature":"ET MALWARE Cobalt Strike Beacon","category":"A Network Trojan was detected",)"
+      R"("severity":1,"metadata":{"affected_product":["Windows_XP_Vista_7_8_10_Server_32_64_Bit"],)"
+      R"("mitre_tactic_id":["TA0011"],"mitre_technique_id":["T1071","T1573.002","not-a-technique","T"]}}})"
+      "\n"
+      R"({"timestamp":"2024-03-05T10:00:01.000000+0000","event_type":"alert","src_ip":"10.0.0.5","src_port":51001,)"
+      R"("dest_ip":"203.0.113.7","dest_port":443,"proto":"TCP","alert":{"action":"allowed","signature_id":1,)"
+      R"("signature":"local rule","category":"","severity":3,"metadata":{"mitre_technique_id":"T1071"}}})"
+      "\n",
+      d);
+  ASSERT_EQ(r.events.size(), 2u) << (r.rejects.empty() ? "" : r.rejects[0].reason);
+  EXPECT_EQ(r.events[0].As<IdsAlertBody>()->mitre_techniques, "T1071,T1573.002");
+  EXPECT_EQ(r.events[1].As<IdsAlertBody>()->mitre_techniques, "");  // not an array: ignored
+}
+
 TEST(SuricataEve, FlowTimeIsFlowStartWithDurationAndCounts) {
   EveDecoder d;
   std::string line =
