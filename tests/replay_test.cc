@@ -305,6 +305,10 @@ TEST(Run, RestartResumesExactlyWhereItStopped) {
   auto ref_dev = RunVigil("device 10.20.5.22 --json --state " + tmp.path() + "/ref");
   ASSERT_EQ(ref_dev.exit_code, 0) << ref_dev.output;
   EXPECT_EQ(nlohmann::json::parse(r.output)["events"], nlohmann::json::parse(ref_dev.output)["events"]);
+  // The event log too: the same peers with the same event counts, none twice, none missing.
+  auto peers = nlohmann::json::parse(r.output)["top_peers"];
+  EXPECT_FALSE(peers.empty());
+  EXPECT_EQ(peers, nlohmann::json::parse(ref_dev.output)["top_peers"]);
 }
 
 }  // namespace
