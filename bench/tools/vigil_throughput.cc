@@ -215,11 +215,46 @@ int main(int argc, char** argv) {
   std::printf("(c') end to end without the event log (store.event_log.enabled: false)\n");
   row("zeek-tsv", records / en.seconds, tsv_data.size() / en.seconds / 1e6);
   std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", en.max_rss_kb / 1024.0, en.exit_code);
+  // CloudTrail (issue 4): simdjson counting the records, and `vigil replay` of the same file
+  // end to end (decode, identity enrichment, the seven cloud models, the store and the event
+  // log), with peak memory. JSON lines, as a CloudWatch Logs export or a stream delivers
+  // them: one file streams in bounded memory (an S3 {"Records":[...]} object is read whole,
+  // and real ones are a few MB).
+  const size_t ct_records = 200'000;
+  std::string ct = dir + "/cloudtrail-" + std::to_string(ct_records) + ".jsonl";
+  if (!std::filesystem::exists(ct)) {
+    std::string lines;
+    vigil::pipeline::BenchCloudTrail(ct_records, nullptr, &lines);
+    std::ofstream(ct, std::ios::binary) << lines;
+  }
+  std::string ct_data = ReadAll(ct);
+  simdjson::padded_string ct_padded(ct_data);
+  Rate ct_ref = Measure(ct_data.size(), [&] {
+    simdjson::ondemand::parser parser;
+    simdjson::ondemand::document_stream docs;
+    if (parser.iterate_many(ct_padded, 1 << 20).get(docs)) return uint64_t{0};
+    uint64_t n = 0;
+    for (auto doc : docs) {
+      (void)doc;
+      ++n;
+    }
+    return n;
+  });
+  ReplayResult ctr = RunReplay(vigil, ct, dir + "/state-cloudtrail");
+  ReplayResult ctn = RunReplay(vigil, ct, dir + "/state-cloudtrail-nolog", nolog);
+  std::printf("\nCloudTrail: %zu records, JSON lines, %.1f MB\n", ct_records, ct_data.size() / 1e6);
+  row("simdjson iterate_many, count records", ct_ref.records_per_s, ct_ref.mb_per_s);
+  row("vigil replay, end to end", ct_records / ctr.seconds, ct_data.size() / ctr.seconds / 1e6);
+  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ctr.max_rss_kb / 1024.0, ctr.exit_code);
+  row("vigil replay, without the event log", ct_records / ctn.seconds, ct_data.size() / ctn.seconds / 1e6);
+  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ctn.max_rss_kb / 1024.0, ctn.exit_code);
+
   std::printf("\nratios (targets)\n");
   std::printf("  decode json / simdjson count      %.2f  (>= 0.40)\n", dj.records_per_s / ref.records_per_s);
   std::printf("  decode tsv / decode json          %.2f  (>= 1.00)\n", dt.records_per_s / dj.records_per_s);
   std::printf("  end-to-end tsv / decode tsv       %.2f  (>= 0.25)\n", et_rps / dt.records_per_s);
   std::printf("  end-to-end json / decode json     %.2f  (>= 0.25)\n", ej_rps / dj.records_per_s);
+  std::printf("  cloudtrail end-to-end / simdjson  %.2f  (>= 0.25)\n", ct_records / ctr.seconds / ct_ref.records_per_s);
   if (dj.records != records || dt.records != records)
     std::printf("WARNING: decoded %llu json / %llu tsv records of %llu\n", (unsigned long long)dj.records,
                 (unsigned long long)dt.records, (unsigned long long)records);

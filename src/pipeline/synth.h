@@ -31,6 +31,12 @@ Result<Micros> WriteDemoDataset(const std::string& dir, uint64_t seed = 42);
 Result<Micros> WriteBenignMonth(const std::string& dir, int workstations = 25, int days = 30,
                                 uint64_t seed = 1234);
 
+// `records` realistic CloudTrail records (about 1.1 KB each: IAM users and assumed-role
+// sessions from 500 identities, console, CLI, SDK and Terraform user agents, reads and writes
+// over eight services, 2% AccessDenied) from a fixed-seed generator: as one S3
+// {"Records":[...]} document (`doc`) and as JSON lines (`lines`); either may be null.
+void BenchCloudTrail(size_t records, std::string* doc, std::string* lines);
+
 // Writes a conn.log of `records` connections among `devices` internal devices and
 // `externals` external hosts, in Zeek TSV (tsv_path) and Zeek JSON (json_path; either may
 // be empty). For throughput benchmarks.
