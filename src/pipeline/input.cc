@@ -10,6 +10,22 @@ namespace vigil::pipeline {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Newlines in [p, p + n): memchr jumps line to line (vectorised in libc), where a byte loop
+// was a tenth of a CloudTrail replay.
+uint64_t CountNewlines(const char* p, size_t n) {
+  uint64_t count = 0;
+  const char* end = p + n;
+  while (p < end && (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p))))) {
+    ++count;
+    ++p;
+  }
+  return count;
+}
+
+}  // namespace
+
 std::string StreamKey(const std::string& path) {
   std::string name = fs::path(path).filename().string();
   // Drop compression and log extensions, then Zeek's rotation stamp
@@ -273,7 +289,7 @@ bool Stream::Fill() {
         skipping_long_line_ = true;
       }
     }
-    consumed_line_ += static_cast<uint64_t>(std::count(data.begin(), data.begin() + static_cast<long>(used), '\n'));
+    consumed_line_ += CountNewlines(data.data(), used);
     consumed_offset_ += used;
     if (at_end && !pending_.empty() && !follow_) {
       // The decoder had to consume everything at the end; guard against a decoder that
