@@ -12,7 +12,8 @@
 // (learn::AnalyzeGaps). Half of those bits count, discounted linearly as the jitter nears
 // max_jitter, plus evidence in bits: the destination is
 // rare in the network (contacted by this device only: +4, by two: +2), and beat sizes are
-// regular (size MAD / median below 0.2: +3). Bits map to 0-100 on the shared curve
+// regular (size MAD / median below 0.2: +3), and the IDS alerted on the endpoint in the last
+// 24 h (+3, +5 for severity 1-2; detect/network_stats.h). Bits map to 0-100 on the shared curve
 // (detect/score.h). Why: median/MAD survive missed and doubled beats that break mean and
 // variance, the binomial tail grows with the number of regular beats (more evidence, more
 // certainty), and rarity separates a lone implant from the periodic traffic every device
@@ -308,6 +309,8 @@ class BeaconingModel final : public Model {
     double bits = 0.5 * s.band_bits * std::max(0.0, 1.0 - s.jitter / max_jitter);
     if (network_devices >= 3) bits += contacting <= 1 ? 4.0 : (contacting == 2 ? 2.0 : 0.0);
     if (size_jitter < 0.2) bits += 3.0;
+    const AlertEvidence ids = IdsAlertEvidence(net, e.net.resp_h, e.net.resp_h_text, e.time);
+    bits += ids.bits;
     int score = ScoreFromBits(bits);
     // Without a network to compare with (fewer than 3 devices seen), a clock alone is what
     // every agent's heartbeat to its vendor looks like (antivirus, sync clients, telemetry):
@@ -349,6 +352,7 @@ class BeaconingModel final : public Model {
     if (size_jitter < 0.2)
       b.reasons.push_back("each check-in moves about the same number of bytes (median " +
                           Fmt("%.0f", sz.median) + ")");
+    if (ids.bits > 0) b.reasons.push_back(ids.reason);
     b.events.push_back(MakeEventRef(e));
     b.mitre = info_.mitre;
     b.details = {{"period_s", std::round(s.median_s * 10) / 10},
@@ -359,6 +363,7 @@ class BeaconingModel final : public Model {
                  {"in_band", s.in_band},
                  {"size_jitter", std::round(size_jitter * 1000) / 1000},
                  {"devices_contacting", contacting},
+                 {"ids_alerts", ids.alerts},
                  {"port", e.net.resp_p}};
     ctx.Emit(std::move(b));
   }
@@ -366,8 +371,8 @@ class BeaconingModel final : public Model {
   ModelInfo info_;
   absl::flat_hash_map<uint64_t, Device> devices_;
   Micros last_sweep_ = 0;
-  Micros last_first_sweep_ = 0;
-  Micros learning_end_ = 0;  // the first event time after the learning period (0: not yet)  // not checkpointed: after a restart the first sweep comes early
+  Micros last_first_sweep_ = 0;  // not checkpointed: after a restart the first sweep comes early
+  Micros learning_end_ = 0;      // the first event time after the learning period (0: not yet)
 };
 
 }  // namespace

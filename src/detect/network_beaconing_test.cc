@@ -213,6 +213,39 @@ TEST(Beaconing, ANightlyJobFromBeforeIsNormalAndANewTwoHourBeaconIsCaught) {
   EXPECT_GE(b[0].time, start + 7 * 2 * kMicrosPerHour);  // after min_beats beats
 }
 
+// Suricata alerts count as evidence: the same beacon scores higher, and says why, when the
+// sensor alerted on its endpoint; an alert on another endpoint changes nothing.
+TEST(Beaconing, AnIdsAlertOnTheEndpointIsEvidence) {
+  auto score_with = [](std::string_view alerted) {
+    auto model = MakeModel("network/beaconing");
+    EventFactory f;
+    std::vector<Event> events;
+    for (int i = 1; i <= 6; ++i) events.push_back(f.Flow(kTestEpoch, Ws(i), 50000, "93.184.216.34", 443));
+    if (!alerted.empty()) {
+      IdsAlertBody a;
+      a.signature_id = 2027863;
+      a.signature = "ET MALWARE Cobalt Strike Beacon";
+      a.severity = 1;
+      events.push_back(f.Alert(kTestEpoch + 2 * kMicrosPerHour, "10.0.1.3", 49000, alerted, 443, a));
+    }
+    Beacon(f, "10.0.1.3", "198.51.100.5", kTestEpoch + 2 * kMicrosPerHour + kMicrosPerMinute, kMicrosPerHour, 3,
+           events);
+    SortByTime(events);
+    TestContext ctx(model->info());
+    ctx.set_learning_until(kTestEpoch + kMicrosPerHour);
+    FeedAll(*model, ctx, events);
+    auto b = ctx.BreachesFor("10.0.1.3");
+    return b.empty() ? Breach{} : b.front();
+  };
+  Breach plain = score_with(""), other = score_with("203.0.113.99"), alerted = score_with("198.51.100.5");
+  ASSERT_GT(plain.score, 0);
+  EXPECT_EQ(other.score, plain.score);
+  EXPECT_GT(alerted.score, plain.score);
+  EXPECT_EQ(alerted.details["ids_alerts"], 1);
+  EXPECT_NE(alerted.reasons.back().find("the IDS alerted on 198.51.100.5 1 time"), std::string::npos)
+      << alerted.reasons.back();
+}
+
 TEST(Beaconing, PairsPerDeviceAreCappedAndStateRoundTrips) {
   auto model = MakeModel("network/beaconing");
   EventFactory f;

@@ -15,7 +15,8 @@
 // side after the client called out first, which is outbound history), +4 when no other
 // device in the network talks to the address, +3 when the callback comes within an hour of
 // the last inbound contact, +3 when the device behaves as a server (answered 3 or more
-// distinct external sources and opened few outbound connections).
+// distinct external sources and opened few outbound connections), +3 (+5 for severity 1-2)
+// when the IDS alerted on the address in the last 24 h.
 //
 // State: at most kMaxPeersPerDevice external addresses per device (the least recently
 // seen quarter is dropped when full), at most kMaxCallbackDevices devices. During the
@@ -108,7 +109,8 @@ class CallbackModel final : public Model {
     bool quick = delay <= kMicrosPerHour;
     bool server = d.inbound_sources >= static_cast<uint32_t>(ctx.param("min_server_sources")) &&
                   d.outbound_count <= 10 * d.inbound_sources;
-    double bits = 12 + (alone ? 4 : 0) + (quick ? 3 : 0) + (server ? 3 : 0);
+    const AlertEvidence ids = IdsAlertEvidence(net, external, e.net.resp_h_text, e.time);
+    double bits = 12 + (alone ? 4 : 0) + (quick ? 3 : 0) + (server ? 3 : 0) + ids.bits;
 
     Breach b;
     b.time = e.time;
@@ -129,6 +131,7 @@ class CallbackModel final : public Model {
                           std::to_string(d.inbound_sources) + " external sources");
     b.reasons.push_back(alone ? "no other device in the network talks to " + x
                               : std::to_string(contacting) + " devices in the network talk to " + x);
+    if (ids.bits > 0) b.reasons.push_back(ids.reason);
     b.events.push_back(MakeEventRef(e));
     b.mitre = info_.mitre;
     b.details = {{"inbound_count", p.in_count},
@@ -137,7 +140,8 @@ class CallbackModel final : public Model {
                  {"delay_s", delay / kMicrosPerSecond},
                  {"port", e.net.resp_p},
                  {"server", server},
-                 {"devices_contacting", contacting}};
+                 {"devices_contacting", contacting},
+                 {"ids_alerts", ids.alerts}};
     ctx.Emit(std::move(b));
   }
 

@@ -14,7 +14,8 @@
 //   - how rare the endpoint is: no other device contacts the address or host name: +6; one
 //     other: +3; popular endpoints (a vendor's update CDN every device uses): +0;
 //   - who downloads: a server (answered 3 or more external sources, and fetched executables
-//     rarely before: fewer than 3) +5. Servers receive; workstations download all day.
+//     rarely before: fewer than 3) +5. Servers receive; workstations download all day;
+//   - the IDS alerted on the endpoint in the last 24 h: +3 (+5 for severity 1-2).
 // Why: each clue alone is common (developers curl scripts; Windows Update ships PEs); the
 // conjunction on a rare endpoint, worse on a server, is the intrusion pattern. One breach per
 // connection uid (HTTP and file records of one download do not both raise).
@@ -169,7 +170,8 @@ class ExecutableDownloadModel final : public Model {
     double rarity = contacting <= 1 ? 6 : (contacting == 2 ? 3 : 0);
     bool server = d.inbound.count() >= static_cast<uint32_t>(ctx.param("min_server_sources")) &&
                   earlier_downloads < static_cast<uint32_t>(ctx.param("server_max_downloads"));
-    double bits = what_bits + (tool ? 2 : 0) + rarity + (server ? 5 : 0);
+    const AlertEvidence ids = IdsAlertEvidence(net, e.net.resp_h, e.net.resp_h_text, e.time);
+    double bits = what_bits + (tool ? 2 : 0) + rarity + (server ? 5 : 0) + ids.bits;
 
     Breach b;
     b.time = e.time;
@@ -190,6 +192,7 @@ class ExecutableDownloadModel final : public Model {
                           std::to_string(d.inbound.count()) + (d.inbound.saturated() ? "+" : "") +
                           " external sources) and had downloaded " +
                           std::to_string(earlier_downloads) + " executables before");
+    if (ids.bits > 0) b.reasons.push_back(ids.reason);
     b.events.push_back(MakeEventRef(e));
     b.mitre = info_.mitre;
     b.details = {{"what", what},
@@ -197,7 +200,8 @@ class ExecutableDownloadModel final : public Model {
                  {"host", std::string(host.substr(0, 200))},
                  {"tool_user_agent", tool},
                  {"server", server},
-                 {"devices_contacting", contacting}};
+                 {"devices_contacting", contacting},
+                 {"ids_alerts", ids.alerts}};
     ctx.Emit(std::move(b));
   }
 

@@ -7,6 +7,20 @@
 
 namespace vigil::detect {
 
+AlertEvidence IdsAlertEvidence(const NetworkStats& net, const IpAddr& external, std::string_view external_text,
+                               Micros now) {
+  AlertEvidence ev;
+  const NetworkStats::AlertFacts* f = net.AlertsOn(external, now);
+  if (!f) return ev;
+  const bool severe = f->best_severity <= 2;
+  ev.bits = severe ? 5.0 : 3.0;
+  ev.alerts = f->count;
+  ev.reason = "the IDS alerted on " + std::string(external_text) + " " + std::to_string(f->count) + " time" +
+              (f->count == 1 ? "" : "s") + " in the last 24 h (most severe: severity " +
+              std::to_string(f->best_severity) + ", last signature " + std::to_string(f->last_sid) + ")";
+  return ev;
+}
+
 uint32_t DeviceFingerprint(const IpAddr& a) { return static_cast<uint32_t>(a.Hash() >> 32) | 1u; }
 
 uint64_t HostNameKey(std::string_view name) {
@@ -40,6 +54,22 @@ void NetworkStats::EvictOldest(absl::flat_hash_map<uint64_t, Entry>& map) {
 
 void NetworkStats::Observe(const Event& e) {
   if (!e.net.valid) return;
+  if (e.kind == EventKind::kIdsAlert) {
+    const auto* a = e.As<IdsAlertBody>();
+    if (!a || e.orig_internal == e.resp_internal) return;
+    const IpAddr& external = e.orig_internal ? e.net.resp_h : e.net.orig_h;
+    if (alerts_.size() >= max_keys_ && !alerts_.contains(external.Hash())) {
+      absl::erase_if(alerts_, [&](const auto& kv) { return e.time - kv.second.last_time > kAlertMemory; });
+      if (alerts_.size() >= max_keys_) return;
+    }
+    AlertFacts& f = alerts_[external.Hash()];
+    if (f.count > 0 && e.time - f.last_time > kAlertMemory) f = AlertFacts{};  // stale: start again
+    ++f.count;
+    if (a->severity > 0) f.best_severity = std::min(f.best_severity, a->severity);
+    f.last_sid = a->signature_id;
+    f.last_time = std::max(f.last_time, e.time);
+    return;
+  }
   // Only internal -> external contacts count towards rarity.
   const IpAddr* device = nullptr;
   const IpAddr* external = nullptr;
@@ -72,6 +102,12 @@ void NetworkStats::Observe(const Event& e) {
   }
 }
 
+const NetworkStats::AlertFacts* NetworkStats::AlertsOn(const IpAddr& external, Micros now) const {
+  auto it = alerts_.find(external.Hash());
+  if (it == alerts_.end() || now - it->second.last_time > kAlertMemory) return nullptr;
+  return &it->second;
+}
+
 uint32_t NetworkStats::DevicesContacting(const IpAddr& external) const {
   auto it = by_addr_.find(external.Hash());
   return it == by_addr_.end() ? 0 : it->second.devices.count();
@@ -89,7 +125,8 @@ uint32_t NetworkStats::DevicesContactingName(std::string_view host_name) const {
 
 size_t NetworkStats::MemoryUsage() const {
   size_t per = sizeof(uint64_t) + sizeof(Entry) + 1;
-  return (by_addr_.capacity() + by_name_.capacity()) * per + devices_.capacity() * 17;
+  return (by_addr_.capacity() + by_name_.capacity()) * per + devices_.capacity() * 17 +
+         alerts_.capacity() * (sizeof(uint64_t) + sizeof(AlertFacts) + 1);
 }
 
 void NetworkStats::Save(learn::StateWriter& w) const {

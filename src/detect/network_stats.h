@@ -4,7 +4,11 @@
 //  - how many distinct internal devices have contacted an external address (exact up to
 //    learn::SmallDistinct::kCap, then "that many or more");
 //  - the same for external host names (TLS SNI, HTTP Host, DNS query), lower-cased;
-//  - how many internal devices the network has.
+//  - how many internal devices the network has;
+//  - the IDS alerts (Suricata) that named an external address: how many, the most severe,
+//    the last signature and when. Models add them as evidence ("Suricata alerts count as
+//    evidence for the network models"). Kept for the last kAlertMemory of event time and not
+//    checkpointed: after a restart, evidence starts again from new alerts.
 //
 // Bounded: at most max_keys addresses and names are kept; when full, the keys last seen
 // longest ago are dropped (they become "never seen", the conservative direction for rarity
@@ -12,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <absl/container/flat_hash_map.h>
@@ -36,6 +41,16 @@ class NetworkStats {
   bool DeviceContacted(const IpAddr& external, const IpAddr& device) const;
   uint32_t DevicesContactingName(std::string_view host_name) const;
   uint32_t DeviceCount() const { return static_cast<uint32_t>(devices_.size()); }
+
+  struct AlertFacts {
+    uint32_t count = 0;
+    int best_severity = 255;   // Suricata: 1 is the most severe
+    uint64_t last_sid = 0;
+    Micros last_time = 0;
+  };
+  static constexpr Micros kAlertMemory = 24 * kMicrosPerHour;
+  // IDS alerts that named `external` within kAlertMemory before `now`, or null.
+  const AlertFacts* AlertsOn(const IpAddr& external, Micros now) const;
   static constexpr uint32_t kPopular = learn::SmallDistinct::kCap;
 
   size_t MemoryUsage() const;
@@ -53,8 +68,20 @@ class NetworkStats {
   absl::flat_hash_map<uint64_t, Entry> by_addr_;
   absl::flat_hash_map<uint64_t, Entry> by_name_;
   absl::flat_hash_map<uint64_t, Micros> devices_;  // device fingerprint -> last seen
+  absl::flat_hash_map<uint64_t, AlertFacts> alerts_;  // external address hash -> alerts
   size_t max_keys_;
 };
+
+// Evidence a network model adds when the sensor alerted on the external endpoint too: 3 bits
+// for any IDS alert on it within NetworkStats::kAlertMemory, 5 when one was of severity 1 or
+// 2, and the sentence that says so; 0 bits and no sentence without alerts.
+struct AlertEvidence {
+  double bits = 0;
+  std::string reason;
+  uint32_t alerts = 0;
+};
+AlertEvidence IdsAlertEvidence(const NetworkStats& net, const IpAddr& external, std::string_view external_text,
+                               Micros now);
 
 // 32-bit fingerprint of a device address, as stored in SmallDistinct.
 uint32_t DeviceFingerprint(const IpAddr& a);
