@@ -50,6 +50,7 @@ Status Session::Open() {
   if (cfg_.GetBool("store.event_log.enabled")) {
     event_log_ = std::make_unique<EventLog>(*store_);
     event_log_retention_ = cfg_.GetDuration("store.event_log.retention");
+    event_log_max_rows_ = static_cast<uint64_t>(std::max(0.0, cfg_.GetNumber("store.event_log.max_rows")));
   }
   breaches_out_ = OpenOut(opts_.breaches_path);
   if (!opts_.breaches_path.empty() && !breaches_out_)
@@ -212,6 +213,10 @@ void Session::FlushEventLog() {
     if (!pruned.ok()) std::cerr << "vigil: pruning the event log: " << pruned.status().message() << "\n";
   } else {
     event_log_->Flush();
+  }
+  if (event_log_max_rows_ > 0) {
+    auto capped = store_->CapEvents(event_log_max_rows_);
+    if (!capped.ok()) std::cerr << "vigil: capping the event log: " << capped.status().message() << "\n";
   }
 }
 

@@ -61,6 +61,7 @@ class Session {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<EventLog> event_log_;  // after store_: stops writing before it closes
   Micros event_log_retention_ = 0;
+  uint64_t event_log_max_rows_ = 0;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<analyst::Analyst> analyst_;
   topology::DeviceFacts device_facts_;  // OS, addresses and CVEs from Defender

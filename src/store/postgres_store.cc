@@ -309,6 +309,7 @@ class PostgresStore final : public Store {
   Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
                                                  size_t max_rows) override;
   Result<uint64_t> PruneEvents(Micros before) override;
+  Result<uint64_t> CapEvents(uint64_t max_rows) override;
   Result<StoreCounts> Counts() override;
   int schema_version() const override { return version_; }
 
@@ -1041,6 +1042,17 @@ Result<uint64_t> PostgresStore::PruneEvents(Micros before) {
   std::lock_guard lock(mu_);
   EnsureConnected();
   auto r = Exec("DELETE FROM events WHERE time < $1", Params().Int(before), "prune events");
+  if (!r.ok()) return r.status();
+  return static_cast<uint64_t>(std::strtoull(r->cmd_tuples(), nullptr, 10));
+}
+
+Result<uint64_t> PostgresStore::CapEvents(uint64_t max_rows) {
+  std::lock_guard lock(mu_);
+  EnsureConnected();
+  // The row at position max_rows from the newest (by append order) and everything older go.
+  auto r = Exec(
+      "DELETE FROM events WHERE seq <= (SELECT seq FROM events ORDER BY seq DESC OFFSET $1 LIMIT 1)",
+      Params().Int(static_cast<int64_t>(std::min<uint64_t>(max_rows, INT64_MAX))), "cap events");
   if (!r.ok()) return r.status();
   return static_cast<uint64_t>(std::strtoull(r->cmd_tuples(), nullptr, 10));
 }

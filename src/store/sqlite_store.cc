@@ -249,6 +249,7 @@ class SqliteStore final : public Store {
   Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
                                                  size_t max_rows) override;
   Result<uint64_t> PruneEvents(Micros before) override;
+  Result<uint64_t> CapEvents(uint64_t max_rows) override;
   Result<StoreCounts> Counts() override;
   int schema_version() const override { return version_; }
 
@@ -263,6 +264,8 @@ class SqliteStore final : public Store {
  private:
   // The event log's segments, newest first. Caller holds mu_.
   Result<std::vector<Segment>> SegmentsLocked();
+  // Finalizes and forgets the cached statements that name `table` (before it is dropped).
+  void DropCachedStatements(const std::string& table);
   // Returns the cached statement for `sql` (prepared on first use). Caller holds mu_.
   Result<sqlite3_stmt*> Prepare(const std::string& sql);
   Status Exec(const char* sql, std::string_view what);
@@ -773,6 +776,23 @@ int64_t IdKey(std::string_view id) { return static_cast<int64_t>(HashValue(id));
 
 constexpr const char* kEventCols = "time, entity, peer, kind, summary, uid, input, line, \"offset\", bytes";
 
+void SqliteStore::DropCachedStatements(const std::string& t) {
+  for (auto it = stmts_.begin(); it != stmts_.end();) {
+    size_t at = it->first.find(t);
+    bool mentions = false;
+    for (; at != std::string::npos && !mentions; at = it->first.find(t, at + 1)) {
+      size_t after = at + t.size();
+      mentions = after == it->first.size() || !std::isalnum(static_cast<unsigned char>(it->first[after]));
+    }
+    if (mentions) {
+      sqlite3_finalize(it->second);
+      it = stmts_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 Result<std::vector<SqliteStore::Segment>> SqliteStore::SegmentsLocked() {
   VIGIL_PREPARE(s, "SELECT id, first_time, last_time, rows, sealed FROM event_segments ORDER BY id DESC");
   std::vector<Segment> out;
@@ -1016,20 +1036,7 @@ Result<uint64_t> SqliteStore::PruneEvents(Micros before) {
       std::string t = SegmentTable(seg.id);
       if (seg.last_time < before) {  // wholly old: drop the table
         std::string drop = "DROP TABLE IF EXISTS " + t;
-        for (auto it = stmts_.begin(); it != stmts_.end();) {  // its cached statements go too
-          size_t at = it->first.find(t);
-          bool mentions = false;
-          for (; at != std::string::npos && !mentions; at = it->first.find(t, at + 1)) {
-            size_t after = at + t.size();
-            mentions = after == it->first.size() || !std::isalnum(static_cast<unsigned char>(it->first[after]));
-          }
-          if (mentions) {
-            sqlite3_finalize(it->second);
-            it = stmts_.erase(it);
-          } else {
-            ++it;
-          }
-        }
+        DropCachedStatements(t);
         VIGIL_RETURN_IF_ERROR(Exec(drop.c_str(), "drop event segment"));
         VIGIL_PREPARE(d, "DELETE FROM event_segments WHERE id = ?1");
         d.Int(seg.id);
@@ -1048,6 +1055,34 @@ Result<uint64_t> SqliteStore::PruneEvents(Micros before) {
       VIGIL_PREPARE(u, "UPDATE event_segments SET rows = rows - ?2, first_time = ?3 WHERE id = ?1");
       u.Int(seg.id).Int(n).Int(first);
       VIGIL_RETURN_IF_ERROR(u.Run("prune events"));
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return removed;
+}
+
+Result<uint64_t> SqliteStore::CapEvents(uint64_t max_rows) {
+  std::lock_guard lock(mu_);
+  uint64_t removed = 0;
+  Status st = InTransaction([&]() -> Status {
+    auto segs = SegmentsLocked();  // newest first
+    if (!segs.ok()) return segs.status();
+    uint64_t total = 0;
+    for (const auto& seg : *segs) total += static_cast<uint64_t>(seg.rows);
+    // Oldest first, never the open (newest) segment, and only while what stays is still at
+    // least max_rows: the log keeps between max_rows and max_rows + one segment.
+    for (auto it = segs->rbegin(); it != segs->rend(); ++it) {
+      if (it->id == segs->front().id || total - static_cast<uint64_t>(it->rows) < max_rows) break;
+      std::string t = SegmentTable(it->id);
+      DropCachedStatements(t);
+      std::string drop = "DROP TABLE IF EXISTS " + t;
+      VIGIL_RETURN_IF_ERROR(Exec(drop.c_str(), "drop event segment"));
+      VIGIL_PREPARE(d, "DELETE FROM event_segments WHERE id = ?1");
+      d.Int(it->id);
+      VIGIL_RETURN_IF_ERROR(d.Run("drop event segment"));
+      total -= static_cast<uint64_t>(it->rows);
+      removed += static_cast<uint64_t>(it->rows);
     }
     return Status::Ok();
   });

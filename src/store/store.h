@@ -196,6 +196,9 @@ class Store {
   virtual Result<std::vector<PeerActivity>> BusiestPairs(Micros since, size_t limit,
                                                          size_t max_rows) = 0;
   virtual Result<uint64_t> PruneEvents(Micros before) = 0;
+  // Keeps the event log to about `max_rows` rows, dropping the oldest (SQLite drops whole
+  // segments, so up to one segment more may stay). Returns the rows deleted.
+  virtual Result<uint64_t> CapEvents(uint64_t max_rows) = 0;
 
   virtual Result<StoreCounts> Counts() = 0;
 

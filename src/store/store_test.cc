@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "config/config.h"
@@ -1089,6 +1090,34 @@ TEST_P(StoreTest, PruningTheEventLogDropsOnlyWhatIsOlder) {
   Reopen();  // and it is all still consistent after a reopen
   ASSERT_TRUE(store_->PutEvents(SampleEvents()).ok());
   EXPECT_EQ(QueryOrDie(*store_, q).size(), 36u);
+}
+
+TEST_P(StoreTest, CappingTheEventLogKeepsTheNewestRows) {
+  SetEventSegmentRowsForTest(7);
+  auto events = SampleEvents();  // 39 rows
+  Status st = store_->PutEvents(events);
+  SetEventSegmentRowsForTest(0);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto removed = store_->CapEvents(10);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  uint64_t left = 39 - *removed;
+  EXPECT_GE(left, 10u);
+  EXPECT_LE(left, 10u + 7u);  // at most one segment more
+  // What stays is the newest: the 10 newest events are all there.
+  std::set<Micros> kept;
+  for (const char* who : {"10.0.0.5", "10.0.0.6"}) {
+    EventQuery q;
+    q.entity = who;
+    q.limit = 0;
+    for (const auto& e : QueryOrDie(*store_, q)) kept.insert(e.time);
+  }
+  std::vector<Micros> times;
+  for (const auto& e : events) times.push_back(e.time);
+  std::sort(times.rbegin(), times.rend());
+  for (size_t i = 0; i < 10; ++i) EXPECT_TRUE(kept.count(times[i])) << i;
+  auto again = store_->CapEvents(10);  // nothing more to drop
+  ASSERT_TRUE(again.ok());
+  EXPECT_LE(*again, 7u);
 }
 
 // The SQLite log keeps rows in segment tables; with tiny segments every query, count and
