@@ -341,8 +341,8 @@ Status SqliteStore::Init(std::span<const Migration> migrations) {
     }
   }
   VIGIL_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL", "synchronous"));
-  // A 64 MiB page cache (the default is 2 MiB): sealing an event-log segment sorts a
-  // million index entries, and the console's queries read across segments.
+  // A 64 MiB page cache (the default is 2 MiB): sealing an event-log segment sorts its
+  // index entries in memory, and the console's queries read across segments.
   VIGIL_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-65536", "cache_size"));
   const int latest = migrations.back().version;
   std::lock_guard lock(mu_);

@@ -37,7 +37,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStoreWith(const std::string& conninfo
 
 // The SQLite event log's segment size (sqlite_store.cc, "The event log"). Tests shrink it
 // to exercise queries across segments; 0 restores the default.
-inline constexpr int64_t kDefaultEventSegmentRows = 1'000'000;
+inline constexpr int64_t kDefaultEventSegmentRows = 250'000;
 void SetEventSegmentRowsForTest(int64_t rows);
 
 // Checks that versions run 1..n; a broken list is a programmer error (kInternal).
