@@ -120,6 +120,23 @@ class NetnsLab : public ::testing::Test {
     }
   }
 
+  // An autonomous Responder with one policy item whose only backend is nftables inside the
+  // internal namespace (`*nft` is set to it, for RemoveTable); null if nft cannot start.
+  std::unique_ptr<respond::Responder> AutonomousNftResponder(const respond::PolicyRule& rule,
+                                                             respond::NftablesBackend** nft) {
+    respond::NftablesOptions o;
+    o.netns = int_ns_;
+    auto made = respond::NftablesBackend::Make(o);
+    if (!made.ok()) return nullptr;
+    *nft = made->get();
+    std::vector<std::unique_ptr<respond::Backend>> backends;
+    backends.push_back(std::move(*made));
+    respond::ResponderSettings s;
+    s.mode = respond::Mode::kAutonomous;
+    s.policy.push_back(rule);
+    return std::make_unique<respond::Responder>(std::move(s), std::move(backends));
+  }
+
   // One HTTP GET from the internal host; curl's exit code (0 = worked).
   int Curl(int port, const std::string& host = "203.0.113.2") {
     return Sh({"ip", "netns", "exec", int_ns_, "curl", "-s", "-o", "/dev/null", "--max-time", "2",
@@ -190,22 +207,15 @@ TEST_F(NetnsLab, BeaconIsDetectedBlockedWhileOtherTrafficFlowsAndUnblockedAfterT
   }
 
   // Response: autonomous block of exactly that host:port, for 3 s.
-  respond::NftablesOptions o;
-  o.netns = int_ns_;
-  auto nft = respond::NftablesBackend::Make(o);
-  ASSERT_TRUE(nft.ok());
-  respond::NftablesBackend* nft_raw = nft->get();
-  std::vector<std::unique_ptr<respond::Backend>> backends;
-  backends.push_back(std::move(*nft));
-  respond::ResponderSettings s;
-  s.mode = respond::Mode::kAutonomous;
   respond::PolicyRule rule;
   rule.model = "network/beaconing";
   rule.min_score = 60;
   rule.action = std::string(respond::kBlockConnection);
   rule.duration = 3 * kMicrosPerSecond;
-  s.policy.push_back(rule);
-  respond::Responder responder(std::move(s), std::move(backends));
+  respond::NftablesBackend* nft_raw = nullptr;
+  auto responder_ptr = AutonomousNftResponder(rule, &nft_raw);
+  ASSERT_NE(responder_ptr, nullptr);
+  respond::Responder& responder = *responder_ptr;
   Micros now = WallNow();
   responder.OnBreach(b, now);
   auto actions = responder.All();
@@ -297,21 +307,14 @@ TEST_F(NetnsLab, PatternOfLifeKeepsTheKnownPeerFromTheEventLogAndStopsTheNewOne)
   }
   ASSERT_TRUE(log.PutEvents(history).ok());
 
-  respond::NftablesOptions o;
-  o.netns = int_ns_;
-  auto nft = respond::NftablesBackend::Make(o);
-  ASSERT_TRUE(nft.ok());
-  respond::NftablesBackend* nft_raw = nft->get();
-  std::vector<std::unique_ptr<respond::Backend>> backends;
-  backends.push_back(std::move(*nft));
-  respond::ResponderSettings s;
-  s.mode = respond::Mode::kAutonomous;
   respond::PolicyRule rule;
   rule.model = "network/rare-external-destination";
   rule.action = std::string(respond::kEnforcePatternOfLife);
   rule.duration = 60 * kMicrosPerSecond;
-  s.policy.push_back(rule);
-  respond::Responder responder(std::move(s), std::move(backends));
+  respond::NftablesBackend* nft_raw = nullptr;
+  auto responder_ptr = AutonomousNftResponder(rule, &nft_raw);
+  ASSERT_NE(responder_ptr, nullptr);
+  respond::Responder& responder = *responder_ptr;
   responder.set_known_peers([&](const std::string& device, Micros before, size_t limit) {
     std::vector<std::string> out;
     auto peers = log.Peers(device, before, limit);

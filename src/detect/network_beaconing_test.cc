@@ -14,20 +14,11 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::Exchanged;
 using harness::MakeModel;
 using harness::FeedAll;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-FlowBody Sized(uint64_t out, uint64_t in) {
-  FlowBody f;
-  f.orig_bytes = out;
-  f.resp_bytes = in;
-  f.orig_pkts = 4;
-  f.resp_pkts = 4;
-  f.conn_state = "SF";
-  return f;
-}
 
 std::string Ws(int i) { return "10.0.1." + std::to_string(i); }
 
@@ -46,23 +37,23 @@ void Baseline(EventFactory& f, Micros from, Micros span, uint32_t seed, std::vec
                                           std::to_string(site % 100 + 1)
                                     : "151.101." + std::to_string(w) + "." + std::to_string(site);
       out.push_back(f.Flow(from + static_cast<Micros>(t * 1e6), Ws(w), 50000, dst, 443,
-                           Proto::kTcp, Sized(bytes(rng), bytes(rng))));
+                           Proto::kTcp, Exchanged(bytes(rng), bytes(rng))));
     }
     // NTP every 64 s to one external server.
     for (Micros t = w * kMicrosPerSecond; t < span; t += 64 * kMicrosPerSecond)
-      out.push_back(f.Flow(from + t, Ws(w), 123, "162.159.200.1", 123, Proto::kUdp, Sized(48, 48)));
+      out.push_back(f.Flow(from + t, Ws(w), 123, "162.159.200.1", 123, Proto::kUdp, Exchanged(48, 48)));
     // SaaS telemetry every 300 s (+-2 s) to the same endpoint from every workstation.
     for (Micros t = w * 7 * kMicrosPerSecond; t < span; t += 300 * kMicrosPerSecond)
       out.push_back(f.Flow(from + t + static_cast<Micros>(small_jitter(rng) * 1e6), Ws(w), 51000,
-                           "52.114.128.9", 443, Proto::kTcp, Sized(1200, 800)));
+                           "52.114.128.9", 443, Proto::kTcp, Exchanged(1200, 800)));
     // OS update check every hour to a shared update service.
     for (Micros t = w * 60 * kMicrosPerSecond; t < span; t += kMicrosPerHour)
       out.push_back(f.Flow(from + t, Ws(w), 52000, "13.107.4.50", 443, Proto::kTcp,
-                           Sized(900, 4000)));
+                           Exchanged(900, 4000)));
     // Monitoring agent posting every 60 s to the internal collector.
     for (Micros t = w * 3 * kMicrosPerSecond; t < span; t += 60 * kMicrosPerSecond)
       out.push_back(f.Flow(from + t, Ws(w), 53000, "10.0.0.10", 8086, Proto::kTcp,
-                           Sized(700, 200)));
+                           Exchanged(700, 200)));
   }
 }
 
@@ -74,7 +65,7 @@ void Beacon(EventFactory& f, std::string_view src, std::string_view dst, Micros 
   std::uniform_int_distribution<int> size(380, 420);
   for (Micros t = 0; t < span; t += static_cast<Micros>((60 + jitter(rng)) * 1e6))
     out.push_back(f.Flow(from + t, std::string(src), 49000, std::string(dst), 443, Proto::kTcp,
-                         Sized(size(rng), size(rng))));
+                         Exchanged(size(rng), size(rng))));
 }
 
 void SortByTime(std::vector<Event>& v) {
@@ -145,7 +136,7 @@ TEST(Beaconing, NtpToARareServerDoesNotBreach) {
     events.push_back(f.Flow(kTestEpoch, Ws(i), 50000, "93.184.216.34", 443));
   for (int k = 0; k < 60; ++k)
     events.push_back(f.Flow(kTestEpoch + k * 64 * kMicrosPerSecond, "10.0.1.1", 123,
-                            "203.0.113.123", 123, Proto::kUdp, Sized(48, 48)));
+                            "203.0.113.123", 123, Proto::kUdp, Exchanged(48, 48)));
   SortByTime(events);
   TestContext ctx(model->info());
   FeedAll(*model, ctx, events);
@@ -163,7 +154,7 @@ TEST(Beaconing, PoissonArrivalsToARareHostDoNotBreach) {
   for (int k = 0; k < 200; ++k) {
     t += gap(rng) + 1.5;
     events.push_back(f.Flow(kTestEpoch + static_cast<Micros>(t * 1e6), "10.0.1.2", 50000,
-                            "198.51.100.77", 443, Proto::kTcp, Sized(400, 400)));
+                            "198.51.100.77", 443, Proto::kTcp, Exchanged(400, 400)));
   }
   SortByTime(events);
   TestContext ctx(model->info());
@@ -193,14 +184,14 @@ TEST(Beaconing, ANightlyJobFromBeforeIsNormalAndANewTwoHourBeaconIsCaught) {
   for (int i = 1; i <= 6; ++i)  // neighbours, so rarity can be judged
     for (int d = 0; d < 12; ++d)
       events.push_back(f.Flow(kTestEpoch + d * kMicrosPerDay + i * kMicrosPerMinute, Ws(i), 50000,
-                              "93.184.216." + std::to_string(d % 3 + 1), 443, Proto::kTcp, Sized(500, 5000)));
+                              "93.184.216." + std::to_string(d % 3 + 1), 443, Proto::kTcp, Exchanged(500, 5000)));
   for (int d = 0; d < 12; ++d)  // the nightly update check, from day 0
     events.push_back(f.Flow(kTestEpoch + d * kMicrosPerDay + 3 * kMicrosPerHour, "10.0.1.3", 50000,
-                            "151.101.2.132", 443, Proto::kTcp, Sized(900, 40000)));
+                            "151.101.2.132", 443, Proto::kTcp, Exchanged(900, 40000)));
   const Micros start = kTestEpoch + 5 * kMicrosPerDay + 17 * kMicrosPerMinute;
   for (int k = 0; k < 24; ++k)  // a two-hourly beacon from day 5
     events.push_back(f.Flow(start + k * 2 * kMicrosPerHour + (k % 3) * kMicrosPerMinute, "10.0.1.4", 50000,
-                            "198.51.100.77", 443, Proto::kTcp, Sized(400, 400)));
+                            "198.51.100.77", 443, Proto::kTcp, Exchanged(400, 400)));
   SortByTime(events);
   TestContext ctx(model->info());
   ctx.set_learning_until(kTestEpoch + 3 * kMicrosPerDay);

@@ -221,6 +221,12 @@ class RareExternalDestinationModel final : public Model {
     k = std::max(0.0, k);
     return k <= 0 ? 1.0 : k / (k + static_cast<double>(rare_firsts));
   }
+  // "the device has <what it did> before, so network rarity counts 29%".
+  static std::string HabitReason(const std::string& what, double keep) {
+    char k[32];
+    std::snprintf(k, sizeof k, "%.0f%%", 100 * keep);
+    return "the device has " + what + " before, so network rarity counts " + k;
+  }
 
  public:
   RareExternalDestinationModel() {
@@ -302,12 +308,10 @@ class RareExternalDestinationModel final : public Model {
     b.reasons.push_back("first contact for this device after " + Thousands(v.observations) +
                         " outbound connections to " + Thousands(v.distinct) + " destinations in " +
                         Days(e.time - v.first_seen) + " (chance of a new destination ~" + p + ")");
-    if (habit > 0) {
-      char k[32];
-      std::snprintf(k, sizeof k, "%.0f%%", 100 * keep);
-      b.reasons.push_back("the device has made " + Thousands(habit) + " first contact" + (habit == 1 ? "" : "s") +
-                          " with rare addresses before, so network rarity counts " + k);
-    }
+    if (habit > 0)
+      b.reasons.push_back(HabitReason("made " + Thousands(habit) + " first contact" + (habit == 1 ? "" : "s") +
+                                          " with rare addresses",
+                                      keep));
     if (server) {
       b.reasons.push_back("the device behaves as a server: " + Thousands(d.inbound) +
                           " inbound connections from the internet against " +
@@ -376,12 +380,10 @@ class RareExternalDestinationModel final : public Model {
     b.reasons.push_back("the device had used " + Thousands(v.distinct) + " names in " +
                         Thousands(v.observations) + " connections over " + Days(e.time - v.first_seen) +
                         " (chance of a new name ~" + p + ")");
-    if (habit > 0) {
-      char k[32];
-      std::snprintf(k, sizeof k, "%.0f%%", 100 * keep);
-      b.reasons.push_back("the device has reached " + Thousands(habit) + " rare name" + (habit == 1 ? "" : "s") +
-                          " for the first time before, so network rarity counts " + k);
-    }
+    if (habit > 0)
+      b.reasons.push_back(HabitReason("reached " + Thousands(habit) + " rare name" + (habit == 1 ? "" : "s") +
+                                          " for the first time",
+                                      keep));
     if (server) {
       b.reasons.push_back("the device behaves as a server: " + Thousands(d.inbound) +
                           " inbound connections from the internet against " + Thousands(d.outbound) +

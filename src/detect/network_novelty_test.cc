@@ -11,20 +11,11 @@ namespace vigil::detect {
 namespace {
 
 using harness::EventFactory;
+using harness::Exchanged;
 using harness::MakeModel;
 using harness::Feed;
 using harness::kTestEpoch;
 using harness::TestContext;
-
-FlowBody Data() {
-  FlowBody f;
-  f.orig_bytes = 600;
-  f.resp_bytes = 4000;
-  f.orig_pkts = 5;
-  f.resp_pkts = 6;
-  f.conn_state = "SF";
-  return f;
-}
 
 std::string Ws(int i) { return "10.0.1." + std::to_string(i); }
 
@@ -37,21 +28,21 @@ void History(Model& m, TestContext& ctx, EventFactory& f) {
     for (int w = 1; w <= 30; ++w) {
       for (int k = 0; k < 144; ++k)
         Feed(m, ctx, f.Flow(d0 + (k * 600 + w) * kMicrosPerSecond, Ws(w), 50000, "20.190.160.5", 443,
-                            Proto::kTcp, Data()));
+                            Proto::kTcp, Exchanged(600, 4000)));
       for (int k = 0; k < 40; ++k)
         Feed(m, ctx, f.Flow(d0 + (8 * 3600 + w * 60 + k * 600) * kMicrosPerSecond, Ws(w), 50000,
-                            "93.184.0." + std::to_string(k % 20 + 1), 443, Proto::kTcp, Data()));
+                            "93.184.0." + std::to_string(k % 20 + 1), 443, Proto::kTcp, Exchanged(600, 4000)));
       for (int k = 0; k < 2; ++k)
         Feed(m, ctx, f.Flow(d0 + (12 * 3600 + w * 60 + k) * kMicrosPerSecond, Ws(w), 50000,
                             "198.18." + std::to_string(w * 10 + day) + "." + std::to_string(k + 1), 443, Proto::kTcp,
-                            Data()));
+                            Exchanged(600, 4000)));
     }
     for (int k = 0; k < 200; ++k)
       Feed(m, ctx, f.Flow(d0 + k * 400 * kMicrosPerSecond, "45.33." + std::to_string(k % 200) + ".9", 40000,
-                          "10.0.5.21", 443, Proto::kTcp, Data()));
-    Feed(m, ctx, f.Flow(d0 + 3 * kMicrosPerHour, "10.0.5.21", 41000, "151.101.2.132", 443, Proto::kTcp, Data()));
+                          "10.0.5.21", 443, Proto::kTcp, Exchanged(600, 4000)));
+    Feed(m, ctx, f.Flow(d0 + 3 * kMicrosPerHour, "10.0.5.21", 41000, "151.101.2.132", 443, Proto::kTcp, Exchanged(600, 4000)));
     Feed(m, ctx, f.Flow(d0 + 3 * kMicrosPerHour + kMicrosPerMinute, "10.0.5.21", 41001, "104.16.24.35", 443,
-                        Proto::kTcp, Data()));
+                        Proto::kTcp, Exchanged(600, 4000)));
   }
 }
 
@@ -63,7 +54,7 @@ TEST(RareExternalDestination, AServerReachingANewRareAddressBreachesOnItAtThatTi
   ctx.set_learning_until(kTestEpoch + 3 * kMicrosPerDay);
   History(*m, ctx, f);
   Micros t = kTestEpoch + 4 * kMicrosPerDay + 10 * kMicrosPerHour;
-  Feed(*m, ctx, f.Flow(t, "10.0.5.21", 42000, "146.70.192.180", 4444, Proto::kTcp, Data()));
+  Feed(*m, ctx, f.Flow(t, "10.0.5.21", 42000, "146.70.192.180", 4444, Proto::kTcp, Exchanged(600, 4000)));
   auto b = ctx.BreachesFor("10.0.5.21");
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].model, "network/rare-external-destination");
@@ -84,7 +75,7 @@ TEST(RareExternalDestination, AWorkstationThatMeetsUniqueSitesDailyDoesNotBreach
   ctx.set_learning_until(kTestEpoch + 3 * kMicrosPerDay);
   History(*m, ctx, f);
   Micros t = kTestEpoch + 4 * kMicrosPerDay + 14 * kMicrosPerHour;
-  Feed(*m, ctx, f.Flow(t, Ws(3), 50000, "203.0.113.77", 443, Proto::kTcp, Data()));
+  Feed(*m, ctx, f.Flow(t, Ws(3), 50000, "203.0.113.77", 443, Proto::kTcp, Exchanged(600, 4000)));
   EXPECT_TRUE(ctx.BreachesFor(Ws(3)).empty());
   // It is still seen, as a weak signal that says why it counts less.
   ASSERT_FALSE(ctx.emitted().empty());
@@ -102,7 +93,7 @@ TEST(RareExternalDestination, AWorkstationThatMeetsUniqueSitesDailyDoesNotBreach
   ctx2.set_learning_until(kTestEpoch + 3 * kMicrosPerDay);
   ctx2.set_param("habit_contacts", 0);
   History(*m2, ctx2, f2);
-  Feed(*m2, ctx2, f2.Flow(t, Ws(3), 50000, "203.0.113.77", 443, Proto::kTcp, Data()));
+  Feed(*m2, ctx2, f2.Flow(t, Ws(3), 50000, "203.0.113.77", 443, Proto::kTcp, Exchanged(600, 4000)));
   auto noisy = ctx2.BreachesFor(Ws(3));
   ASSERT_EQ(noisy.size(), 3u);  // the last day's two unique sites and the new one
   EXPECT_EQ(noisy.back().peer->id, "203.0.113.77");

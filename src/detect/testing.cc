@@ -213,6 +213,16 @@ void FeedAll(Model& model, TestContext& ctx, const std::vector<Event>& events, M
   if (final_tick) Tick(model, ctx, events.back().time, true);
 }
 
+FlowBody Exchanged(uint64_t out, uint64_t in) {
+  FlowBody f;
+  f.orig_bytes = out;
+  f.resp_bytes = in;
+  f.orig_pkts = out / 500 + 1;
+  f.resp_pkts = in / 500 + 1;
+  f.conn_state = "SF";
+  return f;
+}
+
 std::unique_ptr<Model> MakeModel(std::string_view name) {
   for (auto& m : ModelCatalogue::Global().MakeAll())
     if (m->info().name == name) return std::move(m);

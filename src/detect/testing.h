@@ -151,6 +151,10 @@ void Tick(Model& model, TestContext& ctx, Micros t, bool final = false);
 void FeedAll(Model& model, TestContext& ctx, const std::vector<Event>& events,
              Micros tick = kMicrosPerMinute, bool final_tick = true);
 
+// A completed TCP exchange's flow body: `out` bytes sent, `in` bytes answered, a packet per
+// 500 bytes (at least one each way), state SF.
+FlowBody Exchanged(uint64_t out, uint64_t in);
+
 // A fresh instance of the registered model `name`, or null when there is none.
 std::unique_ptr<Model> MakeModel(std::string_view name);
 

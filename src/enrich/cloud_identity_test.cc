@@ -27,6 +27,17 @@ CloudIdentityOptions Opts() {
 
 const CloudApiBody& B(const Event& e) { return *e.As<CloudApiBody>(); }
 
+// An IAM user's API call from `ip`, through the step.
+Event AliceFrom(CloudIdentityStep& step, const char* ip) {
+  CloudApiBody b;
+  b.identity_type = "IAMUser";
+  b.principal_arn = "arn:aws:iam::1:user/alice";
+  b.source_ip = ip;
+  Event e = Call(b);
+  step.Enrich(e);
+  return e;
+}
+
 TEST(CloudIdentity, IamUserIsKeyedByArnAndNamedByUserName) {
   CloudIdentityStep step(Opts());
   CloudApiBody b;
@@ -204,15 +215,7 @@ TEST(CloudIdentity, SourcesAreKeyedByAsnAndCountryFromMaxMindDatabases) {
   CloudIdentityStep step(o);
   ASSERT_TRUE(step.asn_open());
   ASSERT_TRUE(step.geoip_open());
-  auto enrich = [&](const char* ip) {
-    CloudApiBody b;
-    b.identity_type = "IAMUser";
-    b.principal_arn = "arn:aws:iam::1:user/alice";
-    b.source_ip = ip;
-    Event e = Call(b);
-    step.Enrich(e);
-    return e;
-  };
+  auto enrich = [&](const char* ip) { return AliceFrom(step, ip); };
   Event a = enrich("185.220.101.4"), b = enrich("185.220.7.9"), c = enrich("91.200.3.3"), d = enrich("203.0.113.9");
   EXPECT_EQ(B(a).asn, 64500u);
   EXPECT_EQ(B(a).country, "NL");
@@ -234,15 +237,7 @@ TEST(CloudIdentity, SourcesAreClassifiedAndKeyedByPrefixWithoutGeoIp) {
   CloudIdentityStep step(o);
   EXPECT_FALSE(step.geoip_open());
   EXPECT_FALSE(step.asn_open());
-  auto enrich = [&](const char* ip) {
-    CloudApiBody b;
-    b.identity_type = "IAMUser";
-    b.principal_arn = "arn:aws:iam::1:user/alice";
-    b.source_ip = ip;
-    Event e = Call(b);
-    step.Enrich(e);
-    return e;
-  };
+  auto enrich = [&](const char* ip) { return AliceFrom(step, ip); };
   Event corp = enrich("198.51.100.20");
   EXPECT_EQ(B(corp).source_class, CloudSourceClass::kCorporate);
   EXPECT_EQ(corp.peer.type, EntityType::kDevice);

@@ -140,6 +140,22 @@ struct Demo {
   }
   int Port() { return 32768 + static_cast<int>(rng.Below(28000)); }
 
+  // One day of an internet-facing web server from d0: `inbound` HTTPS connections from
+  // random internet clients (never CGNAT or loopback addresses: those count as internal),
+  // then its nightly package updates from deb.debian.org and registry.npmjs.org.
+  void InternetFacingDay(Micros d0, const std::string& web, int inbound) {
+    for (int k = 0; k < inbound; ++k) {
+      Micros t = d0 + static_cast<Micros>(rng.Below(kMicrosPerDay));
+      uint64_t first = 20 + rng.Below(180);
+      if (first == 100 || first == 127) first = 101;
+      std::string client = std::to_string(first) + "." + std::to_string(rng.Below(250)) + "." +
+                           std::to_string(rng.Below(250)) + "." + std::to_string(1 + rng.Below(250));
+      Conn(t, client, Port(), web, 443, "tcp", "ssl", 2.0, 800, 15000);
+    }
+    Tls(d0 + 3 * kMicrosPerHour, web, "151.101.2.132", "deb.debian.org", 40000);
+    Tls(d0 + 3 * kMicrosPerHour + 60 * kMicrosPerSecond, web, "104.16.24.35", "registry.npmjs.org", 90000);
+  }
+
   void Http(Micros t, const std::string& o, const std::string& r, int rp, const char* method,
             const std::string& host, const std::string& uri, const std::string& ua, int status,
             uint64_t resp_len, const std::string& mime = "", const std::string& fname = "",
@@ -240,16 +256,7 @@ Result<Micros> WriteDemoDataset(const std::string& dir, uint64_t seed) {
         d.Conn(t, h, d.Port(), collector, 8125, "udp", "-", 0.0, 180, 0, "S0");
     }
     // The web server: inbound from the internet, a daily update check out.
-    for (int k = 0; k < 400; ++k) {
-      Micros t = d0 + static_cast<Micros>(d.rng.Below(kMicrosPerDay));
-      uint64_t first = 20 + d.rng.Below(180);
-      if (first == 100 || first == 127) first = 101;  // not CGNAT or loopback: those are "internal"
-      std::string client = std::to_string(first) + "." + std::to_string(d.rng.Below(250)) + "." +
-                           std::to_string(d.rng.Below(250)) + "." + std::to_string(1 + d.rng.Below(250));
-      d.Conn(t, client, d.Port(), web, 443, "tcp", "ssl", 2.0, 800, 15000);
-    }
-    d.Tls(d0 + 3 * kMicrosPerHour, web, "151.101.2.132", "deb.debian.org", 40000);
-    d.Tls(d0 + 3 * kMicrosPerHour + 60 * kMicrosPerSecond, web, "104.16.24.35", "registry.npmjs.org", 90000);
+    d.InternetFacingDay(d0, web, 400);
     // Servers and workstations also talk to the SaaS pool so it is popular.
   }
 
@@ -360,16 +367,7 @@ Result<Micros> WriteBenignMonth(const std::string& dir, int workstations, int da
                "application/octet-stream", "kb5031445.msu", "application/x-dosexec");
     }
     // The web server answers the internet all day and fetches its updates every night.
-    for (int k = 0; k < 300; ++k) {
-      Micros t = d0 + static_cast<Micros>(d.rng.Below(kMicrosPerDay));
-      uint64_t first = 20 + d.rng.Below(180);
-      if (first == 100 || first == 127) first = 101;  // not CGNAT or loopback: those are "internal"
-      std::string client = std::to_string(first) + "." + std::to_string(d.rng.Below(250)) + "." +
-                           std::to_string(d.rng.Below(250)) + "." + std::to_string(1 + d.rng.Below(250));
-      d.Conn(t, client, d.Port(), web, 443, "tcp", "ssl", 2.0, 800, 15000);
-    }
-    d.Tls(d0 + 3 * kMicrosPerHour, web, "151.101.2.132", "deb.debian.org", 40000);
-    d.Tls(d0 + 3 * kMicrosPerHour + 60 * kMicrosPerSecond, web, "104.16.24.35", "registry.npmjs.org", 90000);
+    d.InternetFacingDay(d0, web, 300);
     // The backup server pushes to cloud storage every night: long and large.
     d.Tls(d0 + 1 * kMicrosPerHour, backup, storage, "backups.s3.example", 2000);
     d.Conn(d0 + 1 * kMicrosPerHour + kMicrosPerSecond, backup, d.Port(), storage, 443, "tcp", "ssl", 3000.0,

@@ -811,10 +811,10 @@ Status SqliteStore::PutEvents(const std::vector<EventRecord>& events) {
     while (at < events.size()) {
       auto segs = SegmentsLocked();
       if (!segs.ok()) return segs.status();
-      Segment seg{1, 0, 0, 0, true};
-      if (!segs->empty()) seg = segs->front();
-      if (segs->empty() || seg.sealed) {
-        seg = Segment{segs->empty() ? 1 : seg.id + 1, events[at].time, events[at].time, 0, false};
+      // Append to the newest segment unless there is none or it is sealed.
+      Segment seg = segs->empty() ? Segment{0, 0, 0, 0, true} : segs->front();
+      if (seg.sealed) {
+        seg = Segment{seg.id + 1, events[at].time, events[at].time, 0, false};
         std::string ddl = "CREATE TABLE IF NOT EXISTS " + SegmentTable(seg.id) +
                           " (time INTEGER NOT NULL, entity TEXT NOT NULL, peer TEXT NOT NULL, "
                           "kind TEXT NOT NULL, summary TEXT NOT NULL, uid TEXT NOT NULL, input TEXT "
