@@ -79,8 +79,12 @@ EventRef MakeEventRef(const Event& e) {
   r.time = e.time;
   r.kind = EventKindName(e.kind);
   r.uid = std::string(e.uid);
-  std::string& s = r.summary;
-  s.reserve(128);
+  r.summary.reserve(128);
+  AppendEventSummary(r.summary, e);
+  return r;
+}
+
+void AppendEventSummary(std::string& s, const Event& e) {
   if (e.net.valid) AppendEndpoints(s, e.net);
   using sv = std::string_view;
   if (auto* f = e.As<FlowBody>()) {
@@ -123,7 +127,6 @@ EventRef MakeEventRef(const Event& e) {
     s.clear();
     Cat(s, fa->action_type, sv(" "), fa->folder_path, sv(" by "), fa->initiating_process_file_name);
   }
-  return r;
 }
 
 void AssignBreachId(Breach& b) {

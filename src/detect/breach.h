@@ -38,6 +38,9 @@ struct EventRef {
 };
 // Builds a reference (with a summary line) for an event; input name is left empty.
 EventRef MakeEventRef(const Event& e);
+// Appends the event's one-line summary (EventRef::summary) to `s`, which should be empty:
+// the event log reuses its strings instead of building an EventRef per event.
+void AppendEventSummary(std::string& s, const Event& e);
 
 struct Breach {
   std::string id;      // deterministic: a hash of model, entity, time and triggering event

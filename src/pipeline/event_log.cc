@@ -26,31 +26,41 @@ EventLog::~EventLog() {
 
 void EventLog::Add(const Event& e, std::string_view input) {
   if (e.entity.id.empty()) return;
-  detect::EventRef ref = detect::MakeEventRef(e);
-  store::EventRecord r;
+  // Rows of a recycled batch are overwritten in place: their strings keep their capacity,
+  // so a steady stream of events allocates nothing here.
+  if (filled_ == batch_.size()) batch_.emplace_back();
+  store::EventRecord& r = batch_[filled_++];
   r.time = e.time;
-  r.entity = std::string(e.entity.id);
-  r.peer = std::string(e.peer.id);
-  r.kind = std::move(ref.kind);
-  r.summary = std::move(ref.summary);
-  r.uid = std::move(ref.uid);
-  r.input = std::string(input);
+  r.entity.assign(e.entity.id);
+  r.peer.assign(e.peer.id);
+  r.kind.assign(EventKindName(e.kind));
+  r.summary.clear();
+  detect::AppendEventSummary(r.summary, e);
+  r.uid.assign(e.uid);
+  r.input.assign(input);
   r.line = e.pos.line;
   r.offset = e.pos.offset;
-  if (const auto* f = e.As<FlowBody>()) r.bytes = f->orig_bytes + f->resp_bytes;
-  batch_.push_back(std::move(r));
-  if (batch_.size() >= batch_size_) Handover();
+  const auto* f = e.As<FlowBody>();
+  r.bytes = f ? f->orig_bytes + f->resp_bytes : 0;
+  if (filled_ >= batch_size_) Handover();
 }
 
 void EventLog::Handover() {
-  if (batch_.empty()) return;
+  if (filled_ == 0) return;
+  batch_.resize(filled_);
   std::unique_lock lock(mu_);
   drained_.wait(lock, [this] { return queue_.size() < max_queued_; });  // back-pressure
   queue_.push_back(std::move(batch_));
+  if (spare_.empty()) {
+    batch_ = {};
+    batch_.reserve(batch_size_);
+  } else {
+    batch_ = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  filled_ = 0;
   lock.unlock();
   cv_.notify_one();
-  batch_ = {};
-  batch_.reserve(batch_size_);
 }
 
 void EventLog::Flush() {
@@ -87,6 +97,7 @@ void EventLog::Writer() {
                   << " (counted as event_log_failed; detection goes on)\n";
       }
     }
+    if (spare_.size() <= max_queued_) spare_.push_back(std::move(batch));  // for Add to refill
     drained_.notify_all();
   }
 }

@@ -6,7 +6,8 @@
 // Store::PutEvents (the store serialises its own calls, so the engine's other writes simply
 // take turns). The queue is bounded: when the writer falls behind, Add waits, so no event is
 // dropped silently and memory stays bounded. A batch the store refuses is counted and
-// reported once, and logging goes on; detection never depends on the log.
+// reported once, and logging goes on; detection never depends on the log. Stored batches
+// come back to the engine thread to be overwritten, so steady logging allocates nothing.
 //
 // Flush waits until everything added so far is stored (checkpoints call it, so the log
 // holds every event the checkpoint's positions cover). Prune deletes events older than a
@@ -29,7 +30,7 @@ namespace vigil::pipeline {
 
 class EventLog {
  public:
-  explicit EventLog(store::Store& store, size_t batch_size = 65536, size_t max_queued_batches = 3);
+  explicit EventLog(store::Store& store, size_t batch_size = 16384, size_t max_queued_batches = 4);
   ~EventLog();  // stores what is left, then joins the writer
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
@@ -54,11 +55,13 @@ class EventLog {
   store::Store& store_;
   const size_t batch_size_;
   const size_t max_queued_;
-  std::vector<store::EventRecord> batch_;  // engine thread only
+  std::vector<store::EventRecord> batch_;  // engine thread only; rows [0, filled_) are new
+  size_t filled_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;       // work arrived, or stop
   std::condition_variable drained_;  // the queue shrank, or the writer went idle
   std::deque<std::vector<store::EventRecord>> queue_;
+  std::vector<std::vector<store::EventRecord>> spare_;  // stored batches, for Add to overwrite
   bool busy_ = false;
   bool stop_ = false;
   uint64_t written_ = 0;

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/hash.h"
+#include "store/event_files.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
@@ -121,9 +122,18 @@ CREATE TABLE event_segments (
 );
 )sql";
 
+// Migration 3: the event log moved to segment files (event_files.h). The old catalogue goes
+// here; its segment tables events_<id> are dropped by Init (their names are not known to
+// a static statement). The log is a rolling window of days, so nothing is carried over.
+constexpr std::string_view kSqliteV3 = R"sql(
+DROP TABLE IF EXISTS event_segments;
+)sql";
+constexpr int kEventFilesVersion = 3;
+
 constexpr Migration kSqliteMigrations[] = {
     {1, "initial schema", kSqliteV1},
     {2, "event log", kSqliteV2},
+    {kEventFilesVersion, "event log in segment files", kSqliteV3},
 };
 
 // How long a writer waits for another process's lock before giving up (kUnavailable).
@@ -212,6 +222,13 @@ class SqliteStore final : public Store {
   }
 
   Status Init(std::span<const Migration> migrations);
+  // Opens the event log's segment files in `dir`/events.
+  Status OpenEventLog(const std::string& dir) {
+    auto f = EventFiles::Open(dir);
+    if (!f.ok()) return f.status();
+    events_ = std::move(*f);
+    return Status::Ok();
+  }
 
   Status UpsertEntities(const std::vector<EntityRecord>& entities) override;
   Result<std::optional<EntityRecord>> GetEntity(const std::string& id) override;
@@ -253,19 +270,7 @@ class SqliteStore final : public Store {
   Result<StoreCounts> Counts() override;
   int schema_version() const override { return version_; }
 
-  // One table of the event log (see "The event log" below).
-  struct Segment {
-    int64_t id;
-    Micros first_time, last_time;
-    int64_t rows;
-    bool sealed;
-  };
-
  private:
-  // The event log's segments, newest first. Caller holds mu_.
-  Result<std::vector<Segment>> SegmentsLocked();
-  // Finalizes and forgets the cached statements that name `table` (before it is dropped).
-  void DropCachedStatements(const std::string& table);
   // Returns the cached statement for `sql` (prepared on first use). Caller holds mu_.
   Result<sqlite3_stmt*> Prepare(const std::string& sql);
   Status Exec(const char* sql, std::string_view what);
@@ -285,6 +290,7 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
   int version_ = 0;
+  std::unique_ptr<EventFiles> events_;
 };
 
 #define VIGIL_PREPARE(var, sql)               \
@@ -360,6 +366,17 @@ Status SqliteStore::Init(std::span<const Migration> migrations) {
       Status st = Exec(sql.c_str(), "migration " + std::to_string(m.version));
       if (!st.ok())
         return Status(st.code(), st.message() + " (" + std::string(m.description) + ")");
+    }
+    if (current >= 2 && current < kEventFilesVersion && latest >= kEventFilesVersion) {
+      std::vector<std::string> tables;
+      {
+        VIGIL_PREPARE(t, "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'events_[0-9]*'");
+        while (t.Step() == SQLITE_ROW) tables.push_back(t.ColText(0));
+      }
+      for (const auto& t : tables) {
+        std::string drop = "DROP TABLE IF EXISTS \"" + t + "\"";
+        VIGIL_RETURN_IF_ERROR(Exec(drop.c_str(), "drop old event segment"));
+      }
     }
     if (current != latest) {
       std::string set = "PRAGMA user_version=" + std::to_string(latest);
@@ -758,337 +775,31 @@ Result<nlohmann::json> SqliteStore::GetVulnerabilities(const std::string& device
   return doc->value_or(nlohmann::json::array());
 }
 
-// The event log. Appending a row to tables with two secondary indexes costs a random
-// B-tree insert per index, which made the log four times slower than detection. So the log
-// is a series of segment tables: rows are appended to the open segment (no index, in
-// arrival order = rowid order), and once it holds kDefaultEventSegmentRows rows it is sealed: its
-// two indexes are built in one pass (CREATE INDEX sorts, then writes each page once) and a
-// new segment opens. Queries run on every segment (the open one is scanned, which is cheap
-// at that size) and merge; pruning drops whole segments and trims the one that straddles.
-std::atomic<int64_t> g_event_segment_rows{kDefaultEventSegmentRows};
+// The event log lives in segment files beside the database (event_files.h): appending rows
+// to SQLite tables and indexing them cost more than detection.
+Status SqliteStore::PutEvents(const std::vector<EventRecord>& events) { return events_->Put(events); }
 
-std::string SegmentTable(int64_t id) { return "events_" + std::to_string(id); }
-
-// Segments index a 64-bit hash of the entity and peer ids rather than the text: the index
-// sorts and compares integers (building it is several times faster), and queries check the
-// text too, so a collision costs a row read, never a wrong answer.
-int64_t IdKey(std::string_view id) { return static_cast<int64_t>(HashValue(id)); }
-
-constexpr const char* kEventCols = "time, entity, peer, kind, summary, uid, input, line, \"offset\", bytes";
-
-void SqliteStore::DropCachedStatements(const std::string& t) {
-  for (auto it = stmts_.begin(); it != stmts_.end();) {
-    size_t at = it->first.find(t);
-    bool mentions = false;
-    for (; at != std::string::npos && !mentions; at = it->first.find(t, at + 1)) {
-      size_t after = at + t.size();
-      mentions = after == it->first.size() || !std::isalnum(static_cast<unsigned char>(it->first[after]));
-    }
-    if (mentions) {
-      sqlite3_finalize(it->second);
-      it = stmts_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-Result<std::vector<SqliteStore::Segment>> SqliteStore::SegmentsLocked() {
-  VIGIL_PREPARE(s, "SELECT id, first_time, last_time, rows, sealed FROM event_segments ORDER BY id DESC");
-  std::vector<Segment> out;
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW)
-    out.push_back({s.ColInt(0), s.ColInt(1), s.ColInt(2), s.ColInt(3), s.ColInt(4) != 0});
-  if (rc != SQLITE_DONE) return SqliteError(db_, rc, "event segments");
-  return out;
-}
-
-Status SqliteStore::PutEvents(const std::vector<EventRecord>& events) {
-  if (events.empty()) return Status::Ok();
-  std::lock_guard lock(mu_);
-  return InTransaction([&]() -> Status {
-    size_t at = 0;
-    while (at < events.size()) {
-      auto segs = SegmentsLocked();
-      if (!segs.ok()) return segs.status();
-      // Append to the newest segment unless there is none or it is sealed.
-      Segment seg = segs->empty() ? Segment{0, 0, 0, 0, true} : segs->front();
-      if (seg.sealed) {
-        seg = Segment{seg.id + 1, events[at].time, events[at].time, 0, false};
-        std::string ddl = "CREATE TABLE IF NOT EXISTS " + SegmentTable(seg.id) +
-                          " (time INTEGER NOT NULL, entity TEXT NOT NULL, peer TEXT NOT NULL, "
-                          "kind TEXT NOT NULL, summary TEXT NOT NULL, uid TEXT NOT NULL, input TEXT "
-                          "NOT NULL, line INTEGER NOT NULL, \"offset\" INTEGER NOT NULL, bytes INTEGER "
-                          "NOT NULL, ekey INTEGER NOT NULL, pkey INTEGER NOT NULL)";
-        VIGIL_RETURN_IF_ERROR(Exec(ddl.c_str(), "create event segment"));
-        VIGIL_PREPARE(c, "INSERT INTO event_segments (id, first_time, last_time, rows, sealed) "
-                         "VALUES (?1, ?2, ?2, 0, 0)");
-        c.Int(seg.id).Int(seg.first_time);
-        VIGIL_RETURN_IF_ERROR(c.Run("open event segment"));
-      }
-      size_t room = static_cast<size_t>(std::max<int64_t>(1, g_event_segment_rows.load() - seg.rows));
-      size_t end = std::min(events.size(), at + room);
-      Micros first = seg.rows ? seg.first_time : events[at].time, last = seg.last_time;
-      {
-        VIGIL_PREPARE(s, "INSERT INTO " + SegmentTable(seg.id) + " (" + kEventCols +
-                             ", ekey, pkey) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
-        for (size_t i = at; i < end; ++i) {
-          const EventRecord& e = events[i];
-          s.Reset();
-          s.Int(e.time).Text(e.entity).Text(e.peer).Text(e.kind).Text(e.summary).Text(e.uid);
-          s.Text(e.input).Int(static_cast<int64_t>(e.line)).Int(static_cast<int64_t>(e.offset));
-          s.Int(static_cast<int64_t>(e.bytes)).Int(IdKey(e.entity)).Int(IdKey(e.peer));
-          VIGIL_RETURN_IF_ERROR(s.Run("put event"));
-          first = std::min(first, e.time);
-          last = std::max(last, e.time);
-        }
-      }
-      int64_t rows = seg.rows + static_cast<int64_t>(end - at);
-      bool seal = rows >= g_event_segment_rows.load();
-      if (seal) {
-        std::string t = SegmentTable(seg.id);
-        std::string idx = "CREATE INDEX IF NOT EXISTS " + t + "_entity ON " + t + "(ekey, time); " +
-                          "CREATE INDEX IF NOT EXISTS " + t + "_peer ON " + t + "(pkey, time)";
-        VIGIL_RETURN_IF_ERROR(Exec(idx.c_str(), "seal event segment"));
-      }
-      VIGIL_PREPARE(u, "UPDATE event_segments SET first_time = ?2, last_time = ?3, rows = ?4, "
-                       "sealed = ?5 WHERE id = ?1");
-      u.Int(seg.id).Int(first).Int(last).Int(rows).Int(seal ? 1 : 0);
-      VIGIL_RETURN_IF_ERROR(u.Run("update event segment"));
-      at = end;
-    }
-    return Status::Ok();
-  });
-}
-
-Result<std::vector<EventRecord>> SqliteStore::QueryEvents(const EventQuery& q) {
-  // Each segment is asked for its newest offset+limit matches; the merge keeps the order
-  // (time, then segment and rowid, descending). Only the filters in use are in the SQL.
-  std::string where = " WHERE ((ekey = ?2 AND entity = ?1) OR (pkey = ?2 AND peer = ?1))";
-  int n = 2;
-  auto next = [&] { return "?" + std::to_string(++n); };
-  if (!q.kind.empty()) where += " AND kind = " + next();
-  if (!q.peer.empty()) {
-    std::string p = next();
-    where += " AND ((entity = ?1 AND peer = " + p + ") OR (peer = ?1 AND entity = " + p + "))";
-  }
-  if (!q.text.empty()) {
-    std::string t = next();
-    where += " AND (instr(summary, " + t + ") > 0 OR instr(uid, " + t + ") > 0)";
-  }
-  if (q.since != 0) where += " AND time >= " + next();
-  if (q.until != 0) where += " AND time < " + next();
-  std::string tail = " ORDER BY time DESC, rowid DESC LIMIT " + next();
-  const int64_t want = q.limit == 0 ? -1 : static_cast<int64_t>(q.limit + q.offset);
-  std::lock_guard lock(mu_);
-  auto segs = SegmentsLocked();
-  if (!segs.ok()) return segs.status();
-  struct Row {
-    EventRecord e;
-    int64_t seg, rowid;
-  };
-  std::vector<Row> rows;
-  for (const auto& seg : *segs) {
-    if ((q.since && seg.last_time < q.since) || (q.until && seg.first_time >= q.until)) continue;
-    VIGIL_PREPARE(s, std::string("SELECT ") + kEventCols + ", rowid FROM " + SegmentTable(seg.id) + where + tail);
-    s.Text(q.entity).Int(IdKey(q.entity));
-    if (!q.kind.empty()) s.Text(q.kind);
-    if (!q.peer.empty()) s.Text(q.peer);
-    if (!q.text.empty()) s.Text(q.text);
-    if (q.since != 0) s.Int(q.since);
-    if (q.until != 0) s.Int(q.until);
-    s.Int(want);
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      Row r;
-      r.e.time = s.ColInt(0);
-      r.e.entity = s.ColText(1);
-      r.e.peer = s.ColText(2);
-      r.e.kind = s.ColText(3);
-      r.e.summary = s.ColText(4);
-      r.e.uid = s.ColText(5);
-      r.e.input = s.ColText(6);
-      r.e.line = static_cast<uint64_t>(s.ColInt(7));
-      r.e.offset = static_cast<uint64_t>(s.ColInt(8));
-      r.e.bytes = static_cast<uint64_t>(s.ColInt(9));
-      r.seg = seg.id;
-      r.rowid = s.ColInt(10);
-      rows.push_back(std::move(r));
-    }
-    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "query events");
-  }
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return std::tie(a.e.time, a.seg, a.rowid) > std::tie(b.e.time, b.seg, b.rowid);
-  });
-  std::vector<EventRecord> out;
-  for (size_t i = q.offset; i < rows.size() && (q.limit == 0 || out.size() < q.limit); ++i)
-    out.push_back(std::move(rows[i].e));
-  return out;
-}
+Result<std::vector<EventRecord>> SqliteStore::QueryEvents(const EventQuery& q) { return events_->Query(q); }
 
 Result<std::vector<std::pair<Micros, uint64_t>>> SqliteStore::EventCounts(const std::string& entity,
-                                                                          Micros bucket,
-                                                                          Micros since,
+                                                                          Micros bucket, Micros since,
                                                                           Micros until) {
-  if (bucket <= 0) return InvalidArgument("event counts: bucket must be positive");
-  if (until == 0) until = INT64_MAX;
-  std::lock_guard lock(mu_);
-  auto segs = SegmentsLocked();
-  if (!segs.ok()) return segs.status();
-  std::map<Micros, uint64_t> counts;
-  for (const auto& seg : *segs) {
-    if (seg.last_time < since || seg.first_time >= until) continue;
-    VIGIL_PREPARE(s, "SELECT (time / ?2) * ?2 AS b, COUNT(*) FROM " + SegmentTable(seg.id) +
-                         " WHERE ((ekey = ?5 AND entity = ?1) OR (pkey = ?5 AND peer = ?1)) AND "
-                         "time >= ?3 AND time < ?4 GROUP BY b");
-    s.Text(entity).Int(bucket).Int(since).Int(until).Int(IdKey(entity));
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) counts[s.ColInt(0)] += static_cast<uint64_t>(s.ColInt(1));
-    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "event counts");
-  }
-  return std::vector<std::pair<Micros, uint64_t>>(counts.begin(), counts.end());
-}
-
-// Sums rows of (other, count, bytes, first, last) per (entity, other) into `acc`.
-Status AccumulateActivity(sqlite3* db, Stmt& s, bool has_entity_col,
-                          std::map<std::pair<std::string, std::string>, PeerActivity>& acc,
-                          const std::string& entity) {
-  int rc;
-  while ((rc = s.Step()) == SQLITE_ROW) {
-    int c = 0;
-    std::string e = has_entity_col ? s.ColText(c++) : entity;
-    std::string p = s.ColText(c++);
-    PeerActivity& a = acc[{e, p}];
-    if (a.events == 0) {
-      a.entity = e;
-      a.peer = p;
-      a.first_seen = INT64_MAX;
-      a.last_seen = INT64_MIN;
-    }
-    a.events += static_cast<uint64_t>(s.ColInt(c++));
-    a.bytes += static_cast<uint64_t>(s.ColInt(c++));
-    a.first_seen = std::min(a.first_seen, s.ColInt(c++));
-    a.last_seen = std::max(a.last_seen, s.ColInt(c++));
-  }
-  if (rc != SQLITE_DONE) return SqliteError(db, rc, "peer activity");
-  return Status::Ok();
-}
-
-// Busiest first (then entity, peer), at most `limit` (0 = all).
-std::vector<PeerActivity> Busiest(std::map<std::pair<std::string, std::string>, PeerActivity>& acc,
-                                  size_t limit) {
-  std::vector<PeerActivity> out;
-  out.reserve(acc.size());
-  for (auto& [k, a] : acc) out.push_back(std::move(a));
-  std::stable_sort(out.begin(), out.end(),
-                   [](const PeerActivity& a, const PeerActivity& b) { return a.events > b.events; });
-  if (limit && out.size() > limit) out.resize(limit);
-  return out;
+  return events_->Counts(entity, bucket, since, until);
 }
 
 Result<std::vector<PeerActivity>> SqliteStore::Peers(const std::string& entity, Micros before,
                                                      size_t limit) {
-  std::lock_guard lock(mu_);
-  auto segs = SegmentsLocked();
-  if (!segs.ok()) return segs.status();
-  std::map<std::pair<std::string, std::string>, PeerActivity> acc;
-  for (const auto& seg : *segs) {
-    if (seg.first_time >= before) continue;
-    std::string t = SegmentTable(seg.id);
-    VIGIL_PREPARE(s, "SELECT other, COUNT(*), SUM(bytes), MIN(time), MAX(time) FROM ("
-                     "SELECT peer AS other, bytes, time FROM " + t + " WHERE ekey = ?3 AND entity = ?1 AND "
-                     "time < ?2 AND peer != '' UNION ALL "
-                     "SELECT entity AS other, bytes, time FROM " + t + " WHERE pkey = ?3 AND peer = ?1 AND "
-                     "time < ?2) GROUP BY other");
-    s.Text(entity).Int(before).Int(IdKey(entity));
-    VIGIL_RETURN_IF_ERROR(AccumulateActivity(db_, s, false, acc, entity));
-  }
-  return Busiest(acc, limit);
+  return events_->Peers(entity, before, limit);
 }
 
 Result<std::vector<PeerActivity>> SqliteStore::BusiestPairs(Micros since, size_t limit,
                                                             size_t max_rows) {
-  std::lock_guard lock(mu_);
-  auto segs = SegmentsLocked();
-  if (!segs.ok()) return segs.status();
-  std::map<std::pair<std::string, std::string>, PeerActivity> acc;
-  int64_t budget = max_rows == 0 ? INT64_MAX : static_cast<int64_t>(max_rows);
-  for (const auto& seg : *segs) {  // newest first
-    if (budget <= 0 || seg.last_time < since) break;
-    VIGIL_PREPARE(s, "SELECT entity, peer, COUNT(*), SUM(bytes), MIN(time), MAX(time) FROM " +
-                         SegmentTable(seg.id) + " WHERE rowid > ?2 AND peer != '' AND time >= ?1 "
-                         "GROUP BY entity, peer");
-    s.Int(since).Int(std::max<int64_t>(0, seg.rows - budget));
-    VIGIL_RETURN_IF_ERROR(AccumulateActivity(db_, s, true, acc, ""));
-    budget -= seg.rows;
-  }
-  return Busiest(acc, limit);
+  return events_->BusiestPairs(since, limit, max_rows);
 }
 
-Result<uint64_t> SqliteStore::PruneEvents(Micros before) {
-  std::lock_guard lock(mu_);
-  uint64_t removed = 0;
-  Status st = InTransaction([&]() -> Status {
-    auto segs = SegmentsLocked();
-    if (!segs.ok()) return segs.status();
-    for (const auto& seg : *segs) {
-      if (seg.first_time >= before) continue;
-      std::string t = SegmentTable(seg.id);
-      if (seg.last_time < before) {  // wholly old: drop the table
-        std::string drop = "DROP TABLE IF EXISTS " + t;
-        DropCachedStatements(t);
-        VIGIL_RETURN_IF_ERROR(Exec(drop.c_str(), "drop event segment"));
-        VIGIL_PREPARE(d, "DELETE FROM event_segments WHERE id = ?1");
-        d.Int(seg.id);
-        VIGIL_RETURN_IF_ERROR(d.Run("drop event segment"));
-        removed += static_cast<uint64_t>(seg.rows);
-        continue;
-      }
-      VIGIL_PREPARE(d, "DELETE FROM " + t + " WHERE time < ?1");
-      d.Int(before);
-      VIGIL_RETURN_IF_ERROR(d.Run("prune events"));
-      int64_t n = sqlite3_changes64(db_);
-      removed += static_cast<uint64_t>(n);
-      VIGIL_PREPARE(m, "SELECT MIN(time) FROM " + t);
-      Micros first = before;
-      if (m.Step() == SQLITE_ROW) first = m.ColInt(0);
-      VIGIL_PREPARE(u, "UPDATE event_segments SET rows = rows - ?2, first_time = ?3 WHERE id = ?1");
-      u.Int(seg.id).Int(n).Int(first);
-      VIGIL_RETURN_IF_ERROR(u.Run("prune events"));
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  return removed;
-}
+Result<uint64_t> SqliteStore::PruneEvents(Micros before) { return events_->Prune(before); }
 
-Result<uint64_t> SqliteStore::CapEvents(uint64_t max_rows) {
-  std::lock_guard lock(mu_);
-  uint64_t removed = 0;
-  Status st = InTransaction([&]() -> Status {
-    auto segs = SegmentsLocked();  // newest first
-    if (!segs.ok()) return segs.status();
-    uint64_t total = 0;
-    for (const auto& seg : *segs) total += static_cast<uint64_t>(seg.rows);
-    // Oldest first, never the open (newest) segment, and only while what stays is still at
-    // least max_rows: the log keeps between max_rows and max_rows + one segment.
-    for (auto it = segs->rbegin(); it != segs->rend(); ++it) {
-      if (it->id == segs->front().id || total - static_cast<uint64_t>(it->rows) < max_rows) break;
-      std::string t = SegmentTable(it->id);
-      DropCachedStatements(t);
-      std::string drop = "DROP TABLE IF EXISTS " + t;
-      VIGIL_RETURN_IF_ERROR(Exec(drop.c_str(), "drop event segment"));
-      VIGIL_PREPARE(d, "DELETE FROM event_segments WHERE id = ?1");
-      d.Int(it->id);
-      VIGIL_RETURN_IF_ERROR(d.Run("drop event segment"));
-      total -= static_cast<uint64_t>(it->rows);
-      removed += static_cast<uint64_t>(it->rows);
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
-  return removed;
-}
+Result<uint64_t> SqliteStore::CapEvents(uint64_t max_rows) { return events_->Cap(max_rows); }
 
 Result<StoreCounts> SqliteStore::Counts() {
   std::lock_guard lock(mu_);
@@ -1116,9 +827,6 @@ Result<StoreCounts> SqliteStore::Counts() {
 
 std::span<const Migration> SqliteMigrations() { return kSqliteMigrations; }
 
-void SetEventSegmentRowsForTest(int64_t rows) {
-  g_event_segment_rows = rows > 0 ? rows : kDefaultEventSegmentRows;
-}
 
 Result<std::unique_ptr<Store>> OpenSqliteStoreWith(const std::string& dir,
                                                    std::span<const Migration> migrations) {
@@ -1136,6 +844,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStoreWith(const std::string& dir,
   }
   auto store = std::make_unique<SqliteStore>(db, path);
   Status st = store->Init(migrations);
+  if (st.ok()) st = store->OpenEventLog(dir);
   if (!st.ok()) {
     if (st.message().find(path) != std::string::npos) return st;
     return Status(st.code(), path + ": " + st.message());

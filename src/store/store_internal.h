@@ -35,7 +35,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStoreWith(const std::string& dir,
 Result<std::unique_ptr<Store>> OpenPostgresStoreWith(const std::string& conninfo,
                                                      std::span<const Migration> migrations);
 
-// The SQLite event log's segment size (sqlite_store.cc, "The event log"). Tests shrink it
+// The SQLite event log's segment size in rows (event_files.h). Tests shrink it
 // to exercise queries across segments; 0 restores the default.
 inline constexpr int64_t kDefaultEventSegmentRows = 250'000;
 void SetEventSegmentRowsForTest(int64_t rows);

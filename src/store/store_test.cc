@@ -1134,9 +1134,12 @@ TEST_P(StoreTest, EventLogAnswersTheSameAcrossManySegments) {
   if (st.ok()) st = store_->PutEvents(c);
   SetEventSegmentRowsForTest(0);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  if (GetParam() == "sqlite") {
-    EXPECT_EQ(backend_->RawQuery("SELECT count(*) FROM event_segments"), "6");  // 39 rows / 7
-    EXPECT_EQ(backend_->RawQuery("SELECT count(*) FROM event_segments WHERE sealed = 1"), "5");
+  if (auto* sqlite = dynamic_cast<SqliteBackend*>(backend_.get())) {
+    std::map<std::string, int> files;  // by extension, in state/events
+    for (const auto& f : std::filesystem::directory_iterator(sqlite->dir() + "/events"))
+      ++files[f.path().extension().string()];
+    EXPECT_EQ(files[".rows"], 6);  // 39 rows / 7
+    EXPECT_EQ(files[".idx"], 5);   // all sealed but the open one
   }
   EventQuery q;
   q.entity = "10.0.0.5";
@@ -1227,7 +1230,8 @@ TEST_F(SqliteStoreTest, OpenStoreFollowsTheStoreSectionOfTheConfig) {
 TEST(StoreMigrations, ListsRunFromOneWithoutGaps) {
   EXPECT_TRUE(CheckMigrationList(SqliteMigrations()).ok());
   EXPECT_TRUE(CheckMigrationList(PostgresMigrations()).ok());
-  EXPECT_EQ(SqliteMigrations().size(), PostgresMigrations().size());
+  // The backends' lists move independently: SQLite's third moved the event log to files.
+  EXPECT_GE(SqliteMigrations().size(), PostgresMigrations().size());
   const Migration gap[] = {{1, "a", "SELECT 1"}, {3, "b", "SELECT 1"}};
   EXPECT_EQ(CheckMigrationList(gap).code(), StatusCode::kInternal);
   EXPECT_EQ(CheckMigrationList({}).code(), StatusCode::kInternal);
