@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "ingest/zeek/built_strings.h"
@@ -66,7 +67,13 @@ class ZeekJsonDecoder::Impl {
   // The canonical-form scanner: true when `line` is valid JSON in Zeek's own subset and
   // fields_ holds its fields; false sends the line to simdjson.
   bool FastScan(std::string_view line);
-  inline bool FastValue(Field f, const char*& p, const char* end);
+  // The field of the key at `p` when it is one the layout predicts (advancing p past the
+  // `"key":` bytes and layout_next_), or false.
+  inline bool GuessKey(const char*& p, const char* end, bool in_id, Field& f);
+  // Adds the key just read the long way to the layout, before the next predicted key.
+  void LearnKey(std::string_view key, bool in_id, Field f);
+  inline __attribute__((always_inline)) bool FastValue(Field f, const char*& p,
+                                                       const char* end);
   bool FastArray(Field f, const char*& p, const char* end);
   inline __attribute__((always_inline)) bool FastScalar(const char*& p, const char* end,
                                                         std::string_view& out, bool& is_null,
@@ -89,8 +96,25 @@ class ZeekJsonDecoder::Impl {
     return v ? *v : raw;
   }
 
+  // A key the scanner expects: its bytes `"name":` as earlier lines wrote them. Zeek writes
+  // the keys of a log in one fixed order and leaves unset fields out, so the keys of the
+  // lines seen so far, merged in order, predict the next line's keys; a predicted key is
+  // matched by one compare instead of a scan and a lookup. A wrong guess costs only the
+  // compare: the key is then read the long way, so predictions never change a result.
+  struct KeyGuess {
+    alignas(16) char text[32];  // `"name":`, zero-filled
+    uint32_t mask;              // one bit per byte of text that is used
+    uint8_t len;                // bytes of text used
+    Field field;
+    bool in_id;  // a key inside the "id" object
+  };
+  static constexpr size_t kMaxLayout = 96;  // keys remembered; more restarts the layout
+  static constexpr size_t kLookahead = 8;   // predicted keys tried at each key
+
   od::parser parser_;
   bool fast_path_ = true;
+  std::vector<KeyGuess> layout_;
+  size_t layout_next_ = 0;  // the layout entry expected at the next key
   RecordFields fields_;
   std::string_view line_;
   bool depth_checked_ = false;
@@ -313,7 +337,8 @@ namespace {
 inline bool IsDigitChar(char c) { return c >= '0' && c <= '9'; }
 
 // A JSON number, strictly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-inline bool ScanNumber(const char*& p, const char* end) {
+// Byte by byte: the general case behind ScanNumber.
+inline bool ScanNumberSlow(const char*& p, const char* end) {
   if (p < end && *p == '-') ++p;
   if (p >= end) return false;
   if (*p == '0') {
@@ -337,6 +362,53 @@ inline bool ScanNumber(const char*& p, const char* end) {
     if (p == d) return false;
   }
   return true;
+}
+
+#if defined(__SSE2__)
+// One bit per byte of the 32 bytes at p that is a decimal digit (p + 32 must be readable).
+inline uint32_t DigitMask32(const char* p) {
+  const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+  __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+  // Signed compares: bytes >= 0x80 are negative, so never digits.
+  __m128i da = _mm_and_si128(_mm_cmpgt_epi8(a, lo), _mm_cmplt_epi8(a, hi));
+  __m128i db = _mm_and_si128(_mm_cmpgt_epi8(b, lo), _mm_cmplt_epi8(b, hi));
+  return static_cast<uint32_t>(_mm_movemask_epi8(da)) |
+         (static_cast<uint32_t>(_mm_movemask_epi8(db)) << 16);
+}
+
+// The number of digits at bit `i` on of `digits` (at most 32 - i).
+inline unsigned DigitRun(uint32_t digits, unsigned i) {
+  return static_cast<unsigned>(__builtin_ctzll(~static_cast<uint64_t>(digits >> i)));
+}
+#endif
+
+// ScanNumberSlow's grammar and result. The usual shape (digits, maybe a fraction, within
+// 32 bytes and ending inside the line) is measured on a digit mask, without a loop whose
+// exit mispredicts once per number; exponents, long numbers and numbers running into the
+// line's end take the byte loop. Reads up to 32 bytes at p (within kReadPadding).
+inline bool ScanNumber(const char*& p, const char* end) {
+#if defined(__SSE2__)
+  const uint32_t digits = DigitMask32(p);
+  unsigned i = *p == '-';
+  unsigned n = DigitRun(digits, i);
+  if (n == 0) return false;
+  if (p[i] == '0') n = 1;  // a leading zero stands alone, as in the byte loop
+  i += n;
+  if (i >= 31) return ScanNumberSlow(p, end);  // the digits may go on past the mask
+  if (p[i] == '.') {
+    unsigned f = DigitRun(digits, i + 1);
+    if (f == 0) return ScanNumberSlow(p, end);  // "1." and the like
+    i += 1 + f;
+    if (i >= 32) return ScanNumberSlow(p, end);
+  }
+  // The number must end inside the line (the mask also saw bytes past it).
+  if (p + i < end && p[i] != 'e' && p[i] != 'E') {
+    p += i;
+    return true;
+  }
+#endif
+  return ScanNumberSlow(p, end);
 }
 
 }  // namespace
@@ -433,6 +505,53 @@ bool ZeekJsonDecoder::Impl::FastValue(Field f, const char*& p, const char* end) 
   return true;
 }
 
+bool ZeekJsonDecoder::Impl::GuessKey(const char*& p, const char* end, bool in_id, Field& f) {
+  const size_t stop = std::min(layout_.size(), layout_next_ + kLookahead);
+  const size_t left = static_cast<size_t>(end - p);
+#if defined(__SSE2__)
+  // The 32 bytes at p (readable: kReadPadding) against each guess, one compare per half.
+  const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
+#endif
+  for (size_t j = layout_next_; j < stop; ++j) {
+    const KeyGuess& g = layout_[j];
+    if (g.in_id != in_id || g.len > left) continue;
+#if defined(__SSE2__)
+    const __m128i* t = reinterpret_cast<const __m128i*>(g.text);
+    uint32_t eq = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_load_si128(t)))) |
+                  (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_load_si128(t + 1))))
+                   << 16);
+    if ((eq & g.mask) != g.mask) continue;
+#else
+    if (std::memcmp(p, g.text, g.len) != 0) continue;
+#endif
+    p += g.len;
+    f = g.field;
+    layout_next_ = j + 1;
+    return true;
+  }
+  return false;
+}
+
+void ZeekJsonDecoder::Impl::LearnKey(std::string_view key, bool in_id, Field f) {
+  KeyGuess g{};
+  if (key.size() + 3 > sizeof(g.text)) return;
+  if (layout_.size() >= kMaxLayout) {
+    layout_.clear();
+    layout_next_ = 0;
+  }
+  g.text[0] = '"';
+  std::memcpy(g.text + 1, key.data(), key.size());
+  g.text[key.size() + 1] = '"';
+  g.text[key.size() + 2] = ':';
+  g.len = static_cast<uint8_t>(key.size() + 3);
+  g.mask = g.len == 32 ? ~0u : (1u << g.len) - 1;
+  g.field = f;
+  g.in_id = in_id;
+  layout_.insert(layout_.begin() + static_cast<ptrdiff_t>(layout_next_), g);
+  ++layout_next_;
+}
+
 bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
   fields_.Clear();
   const char* p = line.data();
@@ -441,24 +560,32 @@ bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
   if (p >= end || *p != '{') return false;
   ++p;
   if (p < end && *p == '}') return p + 1 == end;
+  layout_next_ = 0;
   for (;;) {
     if (p >= end || *p != '"') return false;
-    const char* ks = ++p;
-    p = FindJsonStringSpecial(p, end);
-    if (p >= end || *p != '"') return false;
-    std::string_view key(ks, static_cast<size_t>(p - ks));
-    if (++p >= end || *p != ':') return false;
-    if (++p >= end) return false;
+    const char* ks = p + 1;
+    std::string_view key;
     Field f;
-    if (in_id) {
-      f = key == "orig_h"   ? Field::kOrigH
-          : key == "orig_p" ? Field::kOrigP
-          : key == "resp_h" ? Field::kRespH
-          : key == "resp_p" ? Field::kRespP
-                            : Field::kIgnore;
+    if (GuessKey(p, end, in_id, f)) {
+      key = std::string_view(ks, static_cast<size_t>(p - 2 - ks));  // p is past `":`
     } else {
-      f = LookupField(key);
+      p = FindJsonStringSpecial(ks, end);
+      if (p >= end || *p != '"') return false;
+      key = std::string_view(ks, static_cast<size_t>(p - ks));
+      if (++p >= end || *p != ':') return false;
+      ++p;
+      if (in_id) {
+        f = key == "orig_h"   ? Field::kOrigH
+            : key == "orig_p" ? Field::kOrigP
+            : key == "resp_h" ? Field::kRespH
+            : key == "resp_p" ? Field::kRespP
+                              : Field::kIgnore;
+      } else {
+        f = LookupField(key);
+      }
+      LearnKey(key, in_id, f);
     }
+    if (p >= end) return false;
     if (*p == '{') {
       if (in_id || f != Field::kIgnore || key != "id") return false;
       in_id = true;
