@@ -200,6 +200,13 @@ void Session::FlushToStore() {
     Status s = store_->AddRejects(rejects);
     if (!s.ok()) std::cerr << "vigil: storing reject counts: " << s.message() << "\n";
   }
+}
+
+void Session::FlushAll() {
+  // The store writes first, while the event log's writer thread drains its queue; the
+  // ingest stats last, so they count every event the log stored.
+  FlushToStore();
+  FlushEventLog();
   Status s = store_->PutIngestStats(StatsJson());
   if (!s.ok()) std::cerr << "vigil: storing ingest stats: " << s.message() << "\n";
 }
@@ -222,8 +229,7 @@ void Session::FlushEventLog() {
 
 Status Session::Checkpoint() {
   store::Checkpoint cp = engine_->MakeCheckpoint();
-  FlushEventLog();
-  FlushToStore();
+  FlushAll();
   cp.saved_at = WallNow();
   last_checkpoint_wall_ = cp.saved_at;
   return store_->SaveCheckpoint(cp);
@@ -253,8 +259,7 @@ Status Session::Run(const std::atomic<bool>* stop) {
   if (opts_.follow || opts_.resume) {
     VIGIL_RETURN_IF_ERROR(Checkpoint());
   } else {
-    FlushEventLog();
-    FlushToStore();
+    FlushAll();
   }
   if (breaches_out_) std::fflush(breaches_out_);
   if (incidents_out_) {

@@ -52,7 +52,8 @@ class Session {
 
  private:
   void OnBreach(const detect::Breach& b);
-  void FlushToStore();
+  void FlushToStore();   // breaches, entities, device facts, reject counts
+  void FlushAll();       // FlushToStore and FlushEventLog side by side, then the ingest stats
   void FlushEventLog();  // waits for the event log's writer, prunes past retention
   void WriteIncidents(const std::vector<analyst::Incident>& incidents);
 

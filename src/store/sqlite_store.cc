@@ -395,19 +395,20 @@ Result<EntityRecord> EntityFromRow(const Stmt& s) {
   e.id = s.ColText(0);
   e.type = s.ColText(1);
   e.name = s.ColText(2);
-  auto addresses = s.ColJson(3, "entities.addresses");
-  auto names = s.ColJson(4, "entities.names");
-  auto tags = s.ColJson(8, "entities.tags");
+  auto addresses = StringsFromJsonText(s.ColText(3), "entities.addresses");
+  auto names = StringsFromJsonText(s.ColText(4), "entities.names");
+  auto tags = StringsFromJsonText(s.ColText(8), "entities.tags");
   auto facts = s.ColJson(10, "entities.facts");
-  for (auto* r : {&addresses, &names, &tags, &facts}) {
+  for (auto* r : {&addresses, &names, &tags}) {
     if (!r->ok()) return r->status();
   }
-  e.addresses = StringsFromJson(*addresses);
-  e.names = StringsFromJson(*names);
+  if (!facts.ok()) return facts.status();
+  e.addresses = std::move(*addresses);
+  e.names = std::move(*names);
   e.first_seen = s.ColInt(5);
   e.last_seen = s.ColInt(6);
   e.role = s.ColText(7);
-  e.tags = StringsFromJson(*tags);
+  e.tags = std::move(*tags);
   e.events = static_cast<uint64_t>(s.ColInt(9));
   e.facts = std::move(*facts);
   return e;
@@ -440,9 +441,9 @@ Status SqliteStore::UpsertEntities(const std::vector<EntityRecord>& entities) {
       }
       VIGIL_PREPARE(s, std::string("INSERT OR REPLACE INTO entities (") + kEntityCols +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-      s.Text(rec.id).Text(rec.type).Text(rec.name).Json(StringsToJson(rec.addresses));
-      s.Json(StringsToJson(rec.names)).Int(rec.first_seen).Int(rec.last_seen).Text(rec.role);
-      s.Json(StringsToJson(rec.tags)).Int(static_cast<int64_t>(rec.events)).Json(rec.facts);
+      s.Text(rec.id).Text(rec.type).Text(rec.name).Text(StringsToJsonText(rec.addresses));
+      s.Text(StringsToJsonText(rec.names)).Int(rec.first_seen).Int(rec.last_seen).Text(rec.role);
+      s.Text(StringsToJsonText(rec.tags)).Int(static_cast<int64_t>(rec.events)).Json(rec.facts);
       VIGIL_RETURN_IF_ERROR(s.Run("upsert entity"));
     }
     return Status::Ok();

@@ -110,6 +110,59 @@ nlohmann::json StringsToJson(const std::vector<std::string>& v) {
   return a;
 }
 
+namespace {
+
+// Plain strings need no escaping: printable ASCII without quote or backslash.
+bool Plain(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+}  // namespace
+
+std::string StringsToJsonText(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (const auto& s : v) {
+    if (out.size() > 1) out += ',';
+    if (Plain(s)) {
+      out += '"';
+      out += s;
+      out += '"';
+    } else {
+      out += DumpJson(nlohmann::json(s));
+    }
+  }
+  out += ']';
+  return out;
+}
+
+Result<std::vector<std::string>> StringsFromJsonText(std::string_view text, std::string_view what) {
+  // The common case, as StringsToJsonText writes it: ["a","b"] of plain strings.
+  std::vector<std::string> v;
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    std::string_view rest = text.substr(1, text.size() - 2);
+    bool plain = true;
+    while (plain && !rest.empty()) {
+      size_t close = rest.size() >= 2 && rest[0] == '"' ? rest.find('"', 1) : std::string_view::npos;
+      if (close == std::string_view::npos || !Plain(rest.substr(1, close - 1))) {
+        plain = false;
+        break;
+      }
+      v.emplace_back(rest.substr(1, close - 1));
+      rest.remove_prefix(close + 1);
+      if (!rest.empty()) {
+        if (rest[0] != ',' || rest.size() == 1) plain = false;
+        rest.remove_prefix(1);
+      }
+    }
+    if (plain) return v;
+  }
+  auto j = ParseJson(text, what);
+  if (!j.ok()) return j.status();
+  return StringsFromJson(*j);
+}
+
 std::vector<std::string> StringsFromJson(const nlohmann::json& j) {
   std::vector<std::string> v;
   if (!j.is_array()) return v;

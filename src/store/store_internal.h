@@ -68,6 +68,11 @@ Result<nlohmann::json> ParseJson(std::string_view text, std::string_view what);
 
 nlohmann::json StringsToJson(const std::vector<std::string>& v);
 std::vector<std::string> StringsFromJson(const nlohmann::json& j);
+// The same as JSON text, quickly for plain ASCII strings (an entity's addresses and names
+// are stored per upsert); other strings go through nlohmann. FromJsonText is kCorrupt
+// naming `what` when the text is not JSON, and skips elements that are not strings.
+std::string StringsToJsonText(const std::vector<std::string>& v);
+Result<std::vector<std::string>> StringsFromJsonText(std::string_view text, std::string_view what);
 
 // A breach as stored: detect::BreachToJson plus what that record leaves out
 // (events[].input_index), so every field of the breach survives a round trip.

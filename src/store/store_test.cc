@@ -1239,3 +1239,39 @@ TEST(StoreMigrations, ListsRunFromOneWithoutGaps) {
 
 }  // namespace
 }  // namespace vigil::store
+
+namespace vigil::store {
+namespace {
+
+TEST(StoreJsonText, StringListsRoundTripQuicklyOrThroughNlohmann) {
+  const std::vector<std::string> plain = {"10.0.0.5", "host.example", ""};
+  EXPECT_EQ(StringsToJsonText(plain), R"(["10.0.0.5","host.example",""])");
+  const std::vector<std::string> odd = {"quote \" and \\ slash", "tab\there", "caf\xc3\xa9", "bad \xff byte"};
+  const std::vector<std::string>* lists[] = {&plain, &odd, nullptr};
+  for (const auto* list : lists) {
+    const std::vector<std::string> v = list ? *list : std::vector<std::string>{};
+    std::string text = StringsToJsonText(v);
+    EXPECT_EQ(text, DumpJson(StringsToJson(v))) << text;  // the same text as the slow path
+    auto back = StringsFromJsonText(text, "t");
+    ASSERT_TRUE(back.ok()) << text;
+    if (list == &odd) {
+      EXPECT_EQ((*back)[0], odd[0]);
+      EXPECT_EQ((*back)[3], "bad \xef\xbf\xbd byte");  // replaced, as DumpJson does
+    } else {
+      EXPECT_EQ(*back, v);
+    }
+  }
+  auto mixed = StringsFromJsonText(R"(["a", 1, "b"])", "t");  // not the quick shape
+  ASSERT_TRUE(mixed.ok());
+  EXPECT_EQ(*mixed, (std::vector<std::string>{"a", "b"}));
+  for (const char* bad : {"[\"a\",]", "[\"a\"", "nope", "[\"a\" \"b\"]"}) {
+    auto r = StringsFromJsonText(bad, "entities.names");
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil::store
