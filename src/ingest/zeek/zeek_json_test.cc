@@ -465,6 +465,207 @@ TEST(ZeekJson, CanonicalScannerAndSimdjsonPathGiveTheSameResults) {
   EXPECT_TRUE(saw_escaped);
 }
 
+// Every field of an event, for comparing the two JSON paths exactly.
+std::string Describe(const Event& e) {
+  auto v = [](std::string_view s) { return "[" + std::string(s) + "]"; };
+  std::string out = std::to_string(e.pos.line) + ":" + std::to_string(e.pos.offset) + " " +
+                    std::to_string(static_cast<int>(e.kind)) + " t=" + std::to_string(e.time) +
+                    " uid=" + v(e.uid) + " net=" + std::to_string(e.net.valid) + " " +
+                    e.net.orig_h.ToString() + v(e.net.orig_h_text) + ":" +
+                    std::to_string(e.net.orig_p) + ">" + e.net.resp_h.ToString() +
+                    v(e.net.resp_h_text) + ":" + std::to_string(e.net.resp_p) + "/" +
+                    std::to_string(static_cast<int>(e.net.proto));
+  if (auto* b = e.As<FlowBody>())
+    out += " flow" + v(b->service) + v(b->conn_state) + v(b->history) +
+           std::to_string(b->duration) + "," + std::to_string(b->has_duration) + "," +
+           std::to_string(b->orig_bytes) + "," + std::to_string(b->resp_bytes) + "," +
+           std::to_string(b->orig_pkts) + "," + std::to_string(b->resp_pkts);
+  if (auto* b = e.As<HttpBody>())
+    out += " http" + v(b->method) + v(b->host) + v(b->uri) + v(b->user_agent) + v(b->referrer) +
+           std::to_string(b->status_code) + "," + std::to_string(b->request_body_len) + "," +
+           std::to_string(b->response_body_len) + v(b->resp_mime_types) + v(b->resp_fuids) +
+           v(b->resp_filenames);
+  if (auto* b = e.As<DnsBody>())
+    out += " dns" + v(b->query) + v(b->qtype_name) + v(b->rcode_name) + v(b->answers) +
+           std::to_string(b->rejected);
+  if (auto* b = e.As<TlsBody>())
+    out += " tls" + v(b->server_name) + v(b->version) + v(b->subject) + v(b->issuer) + v(b->ja3) +
+           std::to_string(b->established);
+  if (auto* b = e.As<FileBody>())
+    out += " file" + v(b->fuid) + v(b->source) + v(b->mime_type) + v(b->filename) + v(b->md5) +
+           v(b->sha1) + v(b->sha256) + std::to_string(b->seen_bytes) + "," +
+           std::to_string(b->total_bytes) + "," + std::to_string(b->is_orig);
+  return out + "\n";
+}
+
+std::string DescribeAll(const Decoded& d) {
+  std::string out;
+  for (const Event& e : d.events) out += Describe(e);
+  for (const Reject& r : d.rejects)
+    out +=
+        "reject " + std::to_string(r.line) + ":" + std::to_string(r.offset) + " " + r.code + "\n";
+  return out;
+}
+
+TEST(ZeekJson, KeyPredictionAndNumberMasksGiveTheSimdjsonPathsEvents) {
+  // The canonical scanner predicts each key from earlier lines' keys; these lines change
+  // the layout under it (order, missing and extra keys, keys that share a prefix with a
+  // predicted one, the same key inside and outside "id") and give numbers of every shape.
+  // Each line must decode exactly as the simdjson path decodes it.
+  const std::string conn =
+      R"("proto":"tcp","service":"ssl","duration":1.5,"orig_bytes":10,"resp_bytes":20,"conn_state":"SF","history":"ShADadFf","orig_pkts":3,"resp_pkts":4})";
+  std::string text;
+  auto line = [&](const std::string& s) { text += s + "\n"; };
+  // A conn record in Zeek's own key order; `gap` goes before "proto".
+  auto canonical = [&](const std::string& ts, const std::string& uid, const char* gap = "") {
+    line(R"({"ts":)" + ts + R"(,"uid":")" + uid +
+         R"(","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,)" + gap +
+         conn);
+  };
+  canonical("1.25", "C1");
+  canonical("2.25", "C2");
+  // Reversed order.
+  line(
+      R"({"resp_pkts":4,"orig_pkts":3,"history":"S","conn_state":"S0","resp_bytes":20,"orig_bytes":10,"duration":0.5,"proto":"udp","id.resp_p":2,"id.resp_h":"10.0.0.2","id.orig_p":1,"id.orig_h":"10.0.0.1","uid":"C3","ts":3})");
+  // Missing keys, extra unknown keys, nulls, keys sharing a prefix with predicted ones.
+  line(
+      R"({"ts":4,"uid":"C4","tsx":9,"id.orig_h":"10.0.0.1","id.orig_hx":"10.9.9.9","id.resp_h":"10.0.0.2","uid2":"X","proto":null,"conn_state":"SF","orig_pkts":5})");
+  line(
+      R"({"ts":5,"uid":null,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","extra":[1,2,"x"],"conn_state":"REJ","local_orig":true,"local_resp":false})");
+  // Nested id: "orig_h" inside it is id.orig_h; a top-level "orig_h" is not.
+  line(
+      R"({"ts":6,"uid":"C6","id":{"orig_h":"10.0.0.6","orig_p":6,"resp_h":"fe80::1","resp_p":60},"proto":"tcp","conn_state":"SF"})");
+  line(
+      R"({"ts":7,"uid":"C7","orig_h":"10.9.9.9","id.orig_h":"10.0.0.7","id.resp_h":"10.0.0.2","resp_p":99,"conn_state":"SF"})");
+  line(
+      R"({"ts":6,"uid":"C6b","id":{"orig_h":"10.0.0.6","orig_p":6,"resp_h":"10.0.0.5","resp_p":60},"conn_state":"SF"})");
+  line(
+      R"({"ts":6,"uid":"C6c","orig_h":"10.0.0.6","orig_p":6,"resp_h":"10.0.0.5","resp_p":60,"conn_state":"SF"})");
+  line(
+      R"({"ts":8,"uid":"C8","id":{"orig_h":"10.0.0.8","resp_h":"::ffff:10.0.0.9","x":[1],"y":{}},"conn_state":"SF"})");
+  line(
+      R"({"ts":8.5,"uid":"C8b","id":{},"id.orig_h":"10.0.0.8","id.resp_h":"10.0.0.9","conn_state":"SF"})");
+  // A key as long as a prediction holds (29 bytes) and longer ones.
+  line(
+      R"({"ts":9,"uid":"C9","abcdefghijklmnopqrstuvwxyz123":1,"abcdefghijklmnopqrstuvwxyz1234":2,"abcdefghijklmnopqrstuvwxyz12345678901234567890":3,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})");
+  line(
+      R"({"ts":9,"uid":"C9b","abcdefghijklmnopqrstuvwxyz123":1,"abcdefghijklmnopqrstuvwxyz1234":2,"abcdefghijklmnopqrstuvwxyz12345678901234567890":3,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})");
+  // More distinct keys than the layout keeps.
+  std::string many = R"({"ts":10,"uid":"C10")";
+  for (int i = 0; i < 150; ++i) many += ",\"k" + std::to_string(i) + "\":" + std::to_string(i);
+  line(many + R"(,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})");
+  canonical("11", "C11");
+  // Numbers: the mask's edges (31, 32, 33 bytes), exponents, signs, bad shapes.
+  for (const char* num : {"0",
+                          "-0",
+                          "7",
+                          "1.5",
+                          "0.000001",
+                          "1599755438.238535",
+                          "1e5",
+                          "1.5E+3",
+                          "2e-3",
+                          "-1",
+                          "-1.5",
+                          "12345678901234567890",
+                          "123456789012345678901234567890",
+                          "1234567890123456789012345678901",
+                          "12345678901234567890123456789012",
+                          "123456789012345678901234567890123",
+                          "1.23456789012345678901234567890",
+                          "1.234567890123456789012345678901",
+                          "1234567890123456789012345678.123",
+                          "01",
+                          "1.",
+                          "-",
+                          ".5",
+                          "1.e5",
+                          "1e",
+                          "+1",
+                          "--1",
+                          "1.5.5",
+                          "0x10",
+                          "1 "}) {
+    for (const char* field : {"ts", "duration", "orig_bytes", "id.orig_p", "ignored"}) {
+      line(
+          std::string(
+              R"({"ts":12,"uid":"N","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF",")") +
+          field + "\":" + num + R"(,"orig_pkts":1})");
+    }
+  }
+  // Other log types, arrays, escapes (simdjson only), then the first layout again.
+  text += ReadTestData("http_007.json") + ReadTestData("dns_005.json") +
+          ReadTestData("ssl_008.json") + ReadTestData("files_synthetic.json");
+  line(
+      R"({"ts":13,"uid":"C13","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","proto":"udp","query":"q","answers":["a","b",7,true,1.5],"rejected":false})");
+  line(
+      R"({"ts":14,"uid":"C14","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","proto":"udp","query":"q\"x","answers":[],"rejected":true})");
+  line(
+      R"({"ts":15,"uid":"C15","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","user_agent":"a,b:c{d}[e]","uri":"/x?y=1&z=\"2\""})");
+  line(
+      R"({"ts":16,"uid":"C16","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","user_agent":"a,b:c{d}[e]","uri":"/x?y=1"})");
+  line(
+      R"({"ts":19,"uid":"H1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","response_body_len":5,"status_code":200})");
+  line(
+      R"({"ts":20,"uid":"H2","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","method":"GET","response_body_leX":7,"status_code":200})");
+  canonical("17", "C17");
+  canonical("18", "C18", " ");
+
+  ZeekJsonDecoder fast(true), slow(false);
+  Decoded a = DecodeAll(fast, text);
+  Decoded b = DecodeAll(slow, text);
+  EXPECT_EQ(DescribeAll(a), DescribeAll(b));
+  // The test reads what it means to: events from the reordered, nested and sparse lines.
+  std::string all = DescribeAll(a);
+  for (const char* uid :
+       {"[C3]", "[C4]", "[C6]", "[C7]", "[C8]", "[C9b]", "[C10]", "[C11]", "[C16]"})
+    EXPECT_NE(all.find(uid), std::string::npos) << uid;
+  EXPECT_NE(all.find("10.0.0.7[10.0.0.7]"), std::string::npos);  // not the top-level orig_h
+  EXPECT_EQ(all.find("[C6c]"), std::string::npos);  // flat orig_h is not id.orig_h: no address
+  EXPECT_NE(
+      all.find("[H2] net=1 10.0.0.1[10.0.0.1]:0>10.0.0.2[10.0.0.2]:0/1 http[GET][][][][]200,0,0"),
+      std::string::npos);
+  EXPECT_GE(a.events.size(), 100u);
+  EXPECT_GE(a.rejects.size(), 20u);
+}
+
+TEST(ZeekJson, LineEndingInsideAKeyOrNumberIsBadJsonWhateverBytesFollowIt) {
+  // The last line ends without a newline; the bytes after it (the read padding) continue
+  // it as if the line went on. Both paths must see only the line: a bad-json reject.
+  const std::string first =
+      R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+      "\n";
+  for (
+      const std::string& last :
+      {std::string(
+           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state")"),
+       std::string(
+           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","orig_pkts":12)"),
+       std::string(
+           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","duration":1.)"),
+       std::string(
+           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","duration":-)")}) {
+    for (const std::string& padding :
+         {std::string(":\"SF\"}" + std::string(kReadPadding, ' ')), std::string(kReadPadding, '7'),
+          std::string("5}") + std::string(kReadPadding, '}')}) {
+      SCOPED_TRACE(last + " + " + padding.substr(0, 8));
+      std::string text = first + first + last;
+      std::string buf = text + padding;
+      for (bool fast_path : {true, false}) {
+        ZeekJsonDecoder dec(fast_path);
+        std::vector<Event> ev;
+        std::vector<Reject> rj;
+        dec.Decode(std::string_view(buf.data(), text.size()), ChunkStart{}, true, ev, rj);
+        EXPECT_EQ(ev.size(), 2u);
+        ASSERT_EQ(rj.size(), 1u);
+        EXPECT_EQ(rj[0].code, "bad-json");
+        EXPECT_EQ(rj[0].line, 3u);
+        EXPECT_EQ(rj[0].offset, 2 * first.size());
+      }
+    }
+  }
+}
+
 TEST(ZeekSniff, RecognisesTsvByItsSeparatorHeader) {
   EXPECT_EQ(SniffZeekTsv(ReadTestData("conn_008.log"), ""), 100);
   EXPECT_EQ(SniffZeekTsv(ReadTestData("http_007.json"), "http.log"), 0);
