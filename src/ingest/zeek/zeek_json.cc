@@ -58,22 +58,30 @@ size_t JsonNestingDepth(std::string_view json) {
 
 class ZeekJsonDecoder::Impl {
  public:
+  // Decodes the lines of `data` (ZeekJsonDecoder::Decode's contract).
+  size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
+                std::vector<Event>& events, std::vector<Reject>& rejects);
   explicit Impl(bool fast_path) : parser_(kMaxRecordBytes + kReadPadding), fast_path_(fast_path) {}
   // `capacity`: readable bytes from line.data() on (at least line.size() + kReadPadding).
   void DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
                   std::vector<Event>& events, std::vector<Reject>& rejects);
 
  private:
-  // The canonical-form scanner: true when `line` is valid JSON in Zeek's own subset and
-  // fields_ holds its fields; false sends the line to simdjson.
-  bool FastScan(std::string_view line);
+  // The event (or reject) of a line whose fields are in fields_.
+  void Emit(std::string_view line, const SourcePos& pos, std::vector<Event>& events,
+            std::vector<Reject>& rejects);
+  // The canonical-form scanner: reads one JSON object from `begin` on, and when it is valid
+  // JSON in Zeek's own subset returns its closing '}' with fields_ holding its fields;
+  // otherwise nullptr, and the line goes to simdjson. It never reads a newline as part of
+  // the object (a newline is a control byte, which no canonical token holds), so with `end`
+  // the chunk's end it also finds where a canonical line ends.
+  const char* FastScan(const char* begin, const char* end);
   // The field of the key at `p` when it is one the layout predicts (advancing p past the
   // `"key":` bytes and layout_next_), or false.
   inline bool GuessKey(const char*& p, const char* end, bool in_id, Field& f);
   // Adds the key just read the long way to the layout, before the next predicted key.
   void LearnKey(std::string_view key, bool in_id, Field f);
-  inline __attribute__((always_inline)) bool FastValue(Field f, const char*& p,
-                                                       const char* end);
+  inline __attribute__((always_inline)) bool FastValue(Field f, const char*& p, const char* end);
   bool FastArray(Field f, const char*& p, const char* end);
   inline __attribute__((always_inline)) bool FastScalar(const char*& p, const char* end,
                                                         std::string_view& out, bool& is_null,
@@ -293,7 +301,8 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
   auto reject = [&](const char* code, const char* reason) {
     rejects.push_back(MakeReject(pos, code, reason, line));
   };
-  if (!fast_path_ || !FastScan(line)) {
+  const char* end = line.data() + line.size();
+  if (!fast_path_ || FastScan(line.data(), end) != end - 1) {
     if (const char* e = ParseWithSimdjson(line, capacity)) {
       if (std::strcmp(e, "too-deep") == 0)
         reject("too-deep", "JSON nested deeper than the 64-level cap");
@@ -302,7 +311,14 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
       return;
     }
   }
+  Emit(line, pos, events, rejects);
+}
 
+void ZeekJsonDecoder::Impl::Emit(std::string_view line, const SourcePos& pos,
+                                 std::vector<Event>& events, std::vector<Reject>& rejects) {
+  auto reject = [&](const char* code, const char* reason) {
+    rejects.push_back(MakeReject(pos, code, reason, line));
+  };
   LogType type = InferLogType(fields_);
   if (type == LogType::kOther) {
     if (!unsupported_reported_) {
@@ -518,9 +534,9 @@ bool ZeekJsonDecoder::Impl::GuessKey(const char*& p, const char* end, bool in_id
     if (g.in_id != in_id || g.len > left) continue;
 #if defined(__SSE2__)
     const __m128i* t = reinterpret_cast<const __m128i*>(g.text);
-    uint32_t eq = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_load_si128(t)))) |
-                  (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_load_si128(t + 1))))
-                   << 16);
+    uint32_t eq =
+        static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_load_si128(t)))) |
+        (static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(hi, _mm_load_si128(t + 1)))) << 16);
     if ((eq & g.mask) != g.mask) continue;
 #else
     if (std::memcmp(p, g.text, g.len) != 0) continue;
@@ -552,17 +568,16 @@ void ZeekJsonDecoder::Impl::LearnKey(std::string_view key, bool in_id, Field f) 
   ++layout_next_;
 }
 
-bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
+const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) {
   fields_.Clear();
-  const char* p = line.data();
-  const char* end = p + line.size();
+  const char* p = begin;
   bool in_id = false;  // inside the "id":{...} object
-  if (p >= end || *p != '{') return false;
+  if (p >= end || *p != '{') return nullptr;
   ++p;
-  if (p < end && *p == '}') return p + 1 == end;
+  if (p < end && *p == '}') return p;
   layout_next_ = 0;
   for (;;) {
-    if (p >= end || *p != '"') return false;
+    if (p >= end || *p != '"') return nullptr;
     const char* ks = p + 1;
     std::string_view key;
     Field f;
@@ -570,9 +585,9 @@ bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
       key = std::string_view(ks, static_cast<size_t>(p - 2 - ks));  // p is past `":`
     } else {
       p = FindJsonStringSpecial(ks, end);
-      if (p >= end || *p != '"') return false;
+      if (p >= end || *p != '"') return nullptr;
       key = std::string_view(ks, static_cast<size_t>(p - ks));
-      if (++p >= end || *p != ':') return false;
+      if (++p >= end || *p != ':') return nullptr;
       ++p;
       if (in_id) {
         f = key == "orig_h"   ? Field::kOrigH
@@ -585,9 +600,9 @@ bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
       }
       LearnKey(key, in_id, f);
     }
-    if (p >= end) return false;
+    if (p >= end) return nullptr;
     if (*p == '{') {
-      if (in_id || f != Field::kIgnore || key != "id") return false;
+      if (in_id || f != Field::kIgnore || key != "id") return nullptr;
       in_id = true;
       ++p;
       if (p < end && *p == '}') {
@@ -597,17 +612,17 @@ bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
         continue;
       }
     } else if (!FastValue(f, p, end)) {
-      return false;
+      return nullptr;
     }
     for (;;) {
-      if (p >= end) return false;
+      if (p >= end) return nullptr;
       if (*p == ',') {
         ++p;
         break;
       }
-      if (*p != '}') return false;
+      if (*p != '}') return nullptr;
+      if (!in_id) return p;
       ++p;
-      if (!in_id) return p == end;
       in_id = false;
     }
   }
@@ -615,12 +630,45 @@ bool ZeekJsonDecoder::Impl::FastScan(std::string_view line) {
 
 size_t ZeekJsonDecoder::Decode(std::string_view data, const ChunkStart& start, bool at_end,
                                std::vector<Event>& events, std::vector<Reject>& rejects) {
-  const char* readable_end = data.data() + data.size() + kReadPadding;
-  return ForEachLine(data, start, at_end, rejects,
-                     [&](std::string_view line, const SourcePos& pos) {
-                       impl_->DecodeLine(line, static_cast<size_t>(readable_end - line.data()), pos,
-                                         events, rejects);
-                     });
+  return impl_->Decode(data, start, at_end, events, rejects);
+}
+
+size_t ZeekJsonDecoder::Impl::Decode(std::string_view data, const ChunkStart& start, bool at_end,
+                                     std::vector<Event>& events, std::vector<Reject>& rejects) {
+  const char* const data_end = data.data() + data.size();
+  const char* const readable_end = data_end + kReadPadding;
+  auto decode_line = [&](std::string_view line, const SourcePos& pos) {
+    DecodeLine(line, static_cast<size_t>(readable_end - line.data()), pos, events, rejects);
+  };
+  size_t pos = 0;
+  uint64_t line = start.line;
+  while (pos < data.size()) {
+    const char* p = data.data() + pos;
+    // A canonical line: the scanner finds its end, so it is not searched for first.
+    if (fast_path_) {
+      const char* close = FastScan(p, data_end);
+      if (close != nullptr && close + 1 < data_end && close[1] == '\n' &&
+          static_cast<size_t>(close + 1 - p) <= kMaxRecordBytes) {
+        std::string_view l(p, static_cast<size_t>(close + 1 - p));
+        Emit(l, SourcePos{start.input, line, start.offset + pos}, events, rejects);
+        pos += l.size() + 1;
+        ++line;
+        continue;
+      }
+    }
+    // Any other line goes through ForEachLine alone, which also keeps the reader's
+    // contract for the incomplete last line, over-long lines and CR LF endings.
+    const char* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(data_end - p)));
+    size_t len = nl ? static_cast<size_t>(nl + 1 - p) : data.size() - pos;
+    size_t used =
+        ForEachLine(std::string_view(p, len), ChunkStart{start.input, line, start.offset + pos},
+                    nl != nullptr || at_end, rejects, decode_line);
+    if (used == 0) break;  // the incomplete last line, not yet complete
+    pos += used;
+    ++line;
+  }
+  return pos;
 }
 
 }  // namespace vigil::ingest::zeek
