@@ -58,23 +58,24 @@ size_t JsonNestingDepth(std::string_view json) {
 
 class ZeekJsonDecoder::Impl {
  public:
+  explicit Impl(bool fast_path) : parser_(kMaxRecordBytes + kReadPadding), fast_path_(fast_path) {}
   // Decodes the lines of `data` (ZeekJsonDecoder::Decode's contract).
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects);
-  explicit Impl(bool fast_path) : parser_(kMaxRecordBytes + kReadPadding), fast_path_(fast_path) {}
-  // `capacity`: readable bytes from line.data() on (at least line.size() + kReadPadding).
-  void DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
-                  std::vector<Event>& events, std::vector<Reject>& rejects);
 
  private:
+  // One line as ForEachLine hands it over. `capacity`: readable bytes from line.data() on
+  // (at least line.size() + kReadPadding).
+  void DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
+                  std::vector<Event>& events, std::vector<Reject>& rejects);
   // The event (or reject) of a line whose fields are in fields_.
   void Emit(std::string_view line, const SourcePos& pos, std::vector<Event>& events,
             std::vector<Reject>& rejects);
   // The canonical-form scanner: reads one JSON object from `begin` on, and when it is valid
   // JSON in Zeek's own subset returns its closing '}' with fields_ holding its fields;
-  // otherwise nullptr, and the line goes to simdjson. It never reads a newline as part of
-  // the object (a newline is a control byte, which no canonical token holds), so with `end`
-  // the chunk's end it also finds where a canonical line ends.
+  // otherwise nullptr, and the line goes to simdjson. No canonical token holds a newline (a
+  // control byte), so a scan that succeeds never crosses one: given the chunk's end as
+  // `end`, it also finds where a canonical line ends.
   const char* FastScan(const char* begin, const char* end);
   // The field of the key at `p` when it is one the layout predicts (advancing p past the
   // `"key":` bytes and layout_next_), or false.

@@ -8,13 +8,15 @@
 //
 // Speed: Zeek writes one canonical form (no whitespace, flat keys, arrays of scalars, the
 // odd "id" object). A strict scanner for exactly that subset of JSON reads each line in one
-// pass, with SSE2 string scans over the padded chunk and a switch on the key (LookupField).
-// It accepts a line only if the line is valid JSON inside that subset; anything else
-// (whitespace, escapes, non-ASCII bytes, other nesting, malformed text) goes to one reused
-// simdjson On-Demand parser, parsed in place through a padded view (the chunk's
-// kReadPadding bytes), whose fields are also walked once with the same switch. simdjson
-// also decides the reject code for malformed lines, so both paths give the same events and
-// rejects.
+// pass, with SSE2 scans over the padded chunk, and finds the line's end itself. Zeek writes
+// a log's keys in one order, leaving unset fields out, so each key is predicted from the
+// keys of the lines before (one 32-byte compare; LookupField when the guess is wrong), and
+// numbers are measured on a digit mask. It accepts a line only if the line is valid JSON
+// inside that subset; anything else (whitespace, escapes, non-ASCII bytes, other nesting,
+// malformed text) goes to one reused simdjson On-Demand parser, parsed in place through a
+// padded view (the chunk's kReadPadding bytes), whose fields are walked once with a switch
+// on the key (LookupField). simdjson also decides the reject code for malformed lines, so
+// both paths give the same events and rejects.
 //
 // Strings are views into the input when the JSON text has no escapes (nearly always). A
 // string with escapes, and an array with more than one element (joined with ','), must be
