@@ -198,6 +198,7 @@ struct EventFiles::Segment {
   // Open: the keys in arrival order, and the rows file (appended to by the writer).
   std::vector<Key> open_entity, open_peer;
   int fd = -1;
+  ino_t inode = 0;  // of <id>.rows
   bool bad_index = false;  // an <id>.idx that does not fit: reported once, then ignored
 
   ~Segment() {
@@ -317,7 +318,11 @@ EventFiles::~EventFiles() {
 
 Status EventFiles::Refresh() {
   // The segments on disk: <id>.rows, sealed when <id>.idx is there too.
-  std::map<int64_t, bool> on_disk;
+  struct OnDisk {
+    bool sealed = false;
+    ino_t inode = 0;  // of <id>.rows: an id used again after every segment was pruned is new
+  };
+  std::map<int64_t, OnDisk> on_disk;
   DIR* d = opendir(dir_.c_str());
   if (!d) return IoError(Errno("open " + dir_));
   while (dirent* ent = readdir(d)) {
@@ -332,18 +337,23 @@ Status EventFiles::Refresh() {
     }
     if (!digits) continue;
     std::string_view ext = name.substr(dot);
-    if (ext == ".rows") on_disk.try_emplace(id, false);
-    if (ext == ".idx") on_disk[id] = true;
+    if (ext == ".rows") on_disk[id].inode = ent->d_ino;
+    if (ext == ".idx") on_disk[id].sealed = true;
   }
   closedir(d);
   for (auto it = segments_.begin(); it != segments_.end();) {
-    it = on_disk.count(it->first) ? std::next(it) : segments_.erase(it);
+    auto d = on_disk.find(it->first);
+    bool same = d != on_disk.end() && d->second.inode == it->second->inode;
+    it = same ? std::next(it) : segments_.erase(it);
   }
-  for (const auto& [id, sealed] : on_disk) {
+  for (const auto& [id, disk] : on_disk) {
+    if (disk.inode == 0) continue;  // an index without its rows: nothing to read
+    const bool sealed = disk.sealed;
     auto& seg = segments_[id];
     if (!seg) {
       seg = std::make_unique<Segment>();
       seg->id = id;
+      seg->inode = disk.inode;
     }
     Segment& s = *seg;
     if (sealed && (s.sealed || MapSealed(s))) {
@@ -438,6 +448,7 @@ Status EventFiles::BecomeWriter() {
   // Repair: a torn last row (a crash mid-write) is cut off; every unsealed segment but the
   // newest is sealed; the newest stays open for appending.
   int64_t newest = segments_.empty() ? 0 : segments_.rbegin()->first;
+  std::vector<int64_t> empty_or_seal;
   for (auto& [id, seg] : segments_) {
     Segment& s = *seg;
     if (s.sealed) continue;
@@ -446,7 +457,14 @@ Status EventFiles::BecomeWriter() {
     s.fd = ::open(rows.c_str(), O_RDWR | O_CLOEXEC);
     if (s.fd < 0) return IoError(Errno("open " + rows));
     if (::ftruncate(s.fd, static_cast<off_t>(s.bytes)) != 0) return IoError(Errno("truncate " + rows));
-    if (id != newest) VIGIL_RETURN_IF_ERROR(Seal(s));
+    if (id != newest) empty_or_seal.push_back(id);
+  }
+  for (int64_t id : empty_or_seal) {
+    if (segments_[id]->rows == 0) {
+      VIGIL_RETURN_IF_ERROR(RemoveSegment(id));
+    } else {
+      VIGIL_RETURN_IF_ERROR(Seal(*segments_[id]));
+    }
   }
   return Status::Ok();
 }
@@ -512,6 +530,8 @@ Status EventFiles::Put(const std::vector<EventRecord>& events) {
       auto seg = std::make_unique<Segment>();
       seg->id = id;
       seg->fd = fd;
+      struct stat st {};
+      if (fstat(fd, &st) == 0) seg->inode = st.st_ino;
       s = seg.get();
       segments_[id] = std::move(seg);
     }

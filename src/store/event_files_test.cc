@@ -101,6 +101,21 @@ TEST_F(EventFilesTest, ASecondInstanceReadsWhatTheWriterAppendsButCannotWrite) {
   EXPECT_EQ(All(*reader).size(), 3u);
 }
 
+TEST_F(EventFilesTest, AReaderNoticesASegmentIdUsedAgainAfterEverythingWasPruned) {
+  SetEventSegmentRowsForTest(4);
+  auto writer = OpenOrDie();
+  auto reader = OpenOrDie();
+  ASSERT_TRUE(writer->Put(Rows(0, 6)).ok());  // segments 1 (sealed) and 2
+  EXPECT_EQ(All(*reader).size(), 6u);
+  ASSERT_TRUE(writer->Prune(Row(100).time).ok());  // all gone; the next segment is 1 again
+  std::vector<EventRecord> fresh = {Row(200, "10.0.0.5", "198.51.100.9")};
+  ASSERT_TRUE(writer->Put(fresh).ok());
+  ASSERT_TRUE(std::filesystem::exists(events() + "/1.rows"));
+  auto all = All(*reader);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].peer, "198.51.100.9");
+}
+
 TEST_F(EventFilesTest, APruneCutSurvivesAReopen) {
   auto f = OpenOrDie();
   ASSERT_TRUE(f->Put(Rows(0, 10)).ok());  // one open segment, straddling the cut
