@@ -537,12 +537,25 @@ Status EventFiles::Put(const std::vector<EventRecord>& events) {
     }
     size_t end = std::min(events.size(), at + static_cast<size_t>(per_segment - std::min(per_segment - 1, s->rows)));
     buf.clear();
+    // What the segment was, to undo the notes if the write fails (a full disk): the next
+    // batch then overwrites the torn bytes, and no key points at a row that is not there.
+    const size_t n_entity = s->open_entity.size(), n_peer = s->open_peer.size();
+    const uint64_t rows = s->rows;
+    const Micros first = s->first, last = s->last;
     for (size_t i = at; i < end; ++i) {
       uint64_t pos = s->bytes + buf.size();
       EncodeRow(events[i], buf);
       s->Note(DecodeRow(buf.data() + (pos - s->bytes)), pos);
     }
-    VIGIL_RETURN_IF_ERROR(WriteAll(s->fd, buf.data(), buf.size(), s->bytes, Path(s->id, ".rows")));
+    Status st = WriteAll(s->fd, buf.data(), buf.size(), s->bytes, Path(s->id, ".rows"));
+    if (!st.ok()) {
+      s->open_entity.resize(n_entity);
+      s->open_peer.resize(n_peer);
+      s->rows = rows;
+      s->first = first;
+      s->last = last;
+      return st;
+    }
     s->bytes += buf.size();
     if (s->rows >= per_segment) VIGIL_RETURN_IF_ERROR(Seal(*s));
     at = end;

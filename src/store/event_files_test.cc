@@ -4,7 +4,10 @@
 #include "store/event_files.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -161,6 +164,31 @@ TEST_F(EventFilesTest, IdsThatShareAHashAreToldApartByTheirText) {
   auto counts = f->Counts("10.0.0.5", kMicrosPerDay, 0, 0);
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->front().second, 3u);
+}
+
+TEST_F(EventFilesTest, AFailedWriteLeavesNoKeysBehindAndTheNextBatchGoesOn) {
+  auto f = OpenOrDie();
+  ASSERT_TRUE(f->Put(Rows(0, 3)).ok());
+  // A full disk, as the file size limit makes it: write fails with EFBIG (SIGXFSZ ignored).
+  auto size = std::filesystem::file_size(events() + "/1.rows");
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = size + 100;  // room for part of one row
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  Status st = f->Put(Rows(3, 50));
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(st.code(), StatusCode::kIoError) << st.ToString();
+  EXPECT_EQ(All(*f).size(), 3u);
+  ASSERT_TRUE(f->Put(Rows(50, 52)).ok());  // over the torn bytes
+  auto all = All(*f);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[0].summary, Row(51).summary);
+  EXPECT_EQ(all[2].summary, Row(2).summary);
+  f.reset();
+  EXPECT_EQ(All(*OpenOrDie()).size(), 5u);  // and a reader scanning the file agrees
 }
 
 TEST_F(EventFilesTest, LongFieldsAreCutNotRejected) {
