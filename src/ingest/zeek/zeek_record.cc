@@ -1,7 +1,12 @@
 #include "ingest/zeek/zeek_record.h"
 
+#include <array>
 #include <charconv>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace vigil::ingest::zeek {
 
@@ -144,7 +149,7 @@ LogType InferLogType(const RecordFields& f) {
   return LogType::kOther;
 }
 
-bool ParseU64(std::string_view s, uint64_t& out) {
+bool ParseU64General(std::string_view s, uint64_t& out) {
   if (s.empty() || s.size() > 20) return false;
   uint64_t v = 0;
   for (char c : s) {
@@ -157,7 +162,7 @@ bool ParseU64(std::string_view s, uint64_t& out) {
   return true;
 }
 
-bool ParsePort(std::string_view s, uint16_t& out) {
+bool ParsePortGeneral(std::string_view s, uint16_t& out) {
   if (s.empty() || s.size() > 5) return false;
   uint32_t v = 0;
   for (char c : s) {
@@ -170,7 +175,7 @@ bool ParsePort(std::string_view s, uint16_t& out) {
   return true;
 }
 
-bool ParseAddr(std::string_view s, IpAddr& out) {
+bool ParseAddrGeneral(std::string_view s, IpAddr& out) {
   // IPv4 fast path: the common case in every log, parsed without IpAddr::Parse's search.
   if (s.size() >= 7 && s.size() <= 15) {
     uint32_t addr = 0, part = 0;
@@ -239,8 +244,9 @@ inline bool ParseSecondsFast(std::string_view s, Micros& out) {
   return true;
 }
 
-// Zeek intervals and JSON epoch times: "0.012744", "1599755438.238535", "-0.5", "1.5e9".
-bool ParseSeconds(std::string_view s, Micros& out) {
+}  // namespace
+
+bool ParseSecondsGeneral(std::string_view s, Micros& out) {
   if (ParseSecondsFast(s, out)) return true;
   if (auto v = ParseEpochSeconds(s)) {
     out = *v;
@@ -254,6 +260,166 @@ bool ParseSeconds(std::string_view s, Micros& out) {
   out = static_cast<Micros>(d * 1e6);
   return true;
 }
+
+// The fast parsers: word-at-a-time (SWAR) digit conversion and an SSE2 dotted-quad parser
+// for the shapes Zeek writes. They read only the bytes of `s` (overlapping in-bounds loads,
+// never past the end, since a field may be any view a caller holds) and accept exactly
+// what the general parsers accept for those shapes; any other text, valid or not, goes to
+// the general parser, so each pair gives the same result for every input.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define VIGIL_ZEEK_SWAR 1
+
+namespace {
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// The n (1..8) bytes at p in the low n bytes of a word (p[0] lowest), zero above. Reads
+// only [p, p + n): two overlapping 4-byte loads, or three single bytes when n < 4.
+inline uint64_t LoadUpTo8(const char* p, size_t n) {
+  if (n >= 4) {
+    uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    return lo | (uint64_t{hi} << ((n - 4) * 8));
+  }
+  const auto b = [p](size_t i) { return uint64_t{static_cast<unsigned char>(p[i])} << (8 * i); };
+  return b(0) | b(n >> 1) | b(n - 1);
+}
+
+// The value of the n (1..8) decimal digits in the low n bytes of x (first digit lowest);
+// false when any of them is not a digit. Bytes above n are ignored.
+inline bool DigitsValue(uint64_t x, size_t n, uint64_t& v) {
+  const unsigned pad = static_cast<unsigned>(8 * (8 - n));  // leading '0' bytes: 0..56 bits
+  x = (x << pad) | (0x3030303030303030ULL & ~(~0ULL << pad));
+  if ((((x & 0xF0F0F0F0F0F0F0F0ULL) |
+        (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL))
+    return false;
+  // Eight digits to a number in three multiplies (fast_float's parse_eight_digits).
+  x -= 0x3030303030303030ULL;
+  x = x * 10 + (x >> 8);
+  x = (((x & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+       (((x >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+      32;
+  v = static_cast<uint32_t>(x);
+  return true;
+}
+
+// 1 to 16 digits; anything else (or any non-digit) is false.
+inline bool ParseDigits16(const char* p, size_t n, uint64_t& v) {
+  if (n - 1 < 8) return DigitsValue(LoadUpTo8(p, n), n, v);
+  if (n - 1 >= 16) return false;
+  uint64_t hi, lo;
+  if (!DigitsValue(LoadUpTo8(p, n - 8), n - 8, hi) || !DigitsValue(Load64(p + n - 8), 8, lo))
+    return false;
+  v = hi * 100000000 + lo;
+  return true;
+}
+
+}  // namespace
+#endif
+
+bool ParseU64(std::string_view s, uint64_t& out) {
+#if defined(VIGIL_ZEEK_SWAR)
+  uint64_t v;
+  if (ParseDigits16(s.data(), s.size(), v)) {  // up to 16 digits cannot overflow
+    out = v;
+    return true;
+  }
+#endif
+  return ParseU64General(s, out);
+}
+
+bool ParsePort(std::string_view s, uint16_t& out) {
+#if defined(VIGIL_ZEEK_SWAR)
+  uint64_t v;
+  if (s.size() - 1 < 5 && DigitsValue(LoadUpTo8(s.data(), s.size()), s.size(), v) && v <= 65535) {
+    out = static_cast<uint16_t>(v);
+    return true;
+  }
+#endif
+  return ParsePortGeneral(s, out);
+}
+
+bool ParseAddr(std::string_view s, IpAddr& out) {
+#if defined(VIGIL_ZEEK_SWAR) && defined(__SSE2__)
+  // "a.b.c.d": 7 to 15 bytes, held in one vector. Bytes 8.. come from an in-bounds load
+  // ending at the last byte, shifted down (nothing for n == 8, n == 7 takes two 4-byte loads).
+  const size_t n = s.size();
+  if (n - 7 < 9) {
+    const char* p = s.data();
+    uint64_t w0, w1 = 0;
+    if (n >= 8) {
+      w0 = Load64(p);
+      w1 = (Load64(p + n - 8) >> (8 * (15 - n))) >> 8;
+    } else {
+      w0 = LoadUpTo8(p, n);
+    }
+    const __m128i v = _mm_set_epi64x(static_cast<long long>(w1), static_cast<long long>(w0));
+    const __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    const unsigned dots =
+        static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
+    const unsigned digits = static_cast<unsigned>(_mm_movemask_epi8(digit));
+    // Bytes past n are zero: neither digits nor dots, so this also says every byte is one.
+    if ((dots | digits) == (1u << n) - 1 && __builtin_popcount(dots) == 3) {
+      const unsigned d1 = static_cast<unsigned>(__builtin_ctz(dots));
+      const unsigned rest = dots & (dots - 1);
+      const unsigned d2 = static_cast<unsigned>(__builtin_ctz(rest));
+      const unsigned d3 = static_cast<unsigned>(__builtin_ctz(rest & (rest - 1)));
+      const unsigned l1 = d1, l2 = d2 - d1 - 1, l3 = d3 - d2 - 1,
+                     l4 = static_cast<unsigned>(n) - d3 - 1;
+      if (l1 - 1 < 3 && l2 - 1 < 3 && l3 - 1 < 3 && l4 - 1 < 3) {
+        // Digit values (dots and the tail zeroed) after 4 zero bytes, so an octet's three
+        // bytes before its end are always in the buffer; its length masks out the ones
+        // that belong to the octet before.
+        alignas(16) uint8_t b[20] = {};
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(b + 4),
+                         _mm_and_si128(_mm_sub_epi8(v, _mm_set1_epi8('0')), digit));
+        const auto octet = [&b](unsigned end, unsigned len) {
+          const uint8_t* e = b + 4 + end;
+          return uint32_t{e[-1]} + (len >= 2) * 10u * e[-2] + (len >= 3) * 100u * e[-3];
+        };
+        const uint32_t o1 = octet(d1, l1), o2 = octet(d2, l2), o3 = octet(d3, l3),
+                       o4 = octet(static_cast<unsigned>(n), l4);
+        if ((o1 | o2 | o3 | o4) <= 255) {  // each is < 1000 < 1024
+          std::array<uint8_t, 16> bytes{};
+          bytes[10] = bytes[11] = 0xff;  // IPv4-mapped, as IpAddr::V4
+          bytes[12] = static_cast<uint8_t>(o1);
+          bytes[13] = static_cast<uint8_t>(o2);
+          bytes[14] = static_cast<uint8_t>(o3);
+          bytes[15] = static_cast<uint8_t>(o4);
+          out = IpAddr::FromBytes(bytes);
+          return true;
+        }
+      }
+    }
+  }
+#endif
+  return ParseAddrGeneral(s, out);
+}
+
+bool ParseSeconds(std::string_view s, Micros& out) {
+#if defined(VIGIL_ZEEK_SWAR)
+  // "<1 to 12 digits>.<6 digits>", what Zeek writes for every time and interval.
+  const size_t n = s.size();
+  if (n - 8 < 12 && s[n - 7] == '.') {
+    const char* p = s.data();
+    const size_t m = n - 7;  // integer digits
+    uint64_t frac, secs;
+    if (DigitsValue(Load64(p + n - 8) >> 16, 6, frac) && ParseDigits16(p, m, secs)) {
+      out = static_cast<Micros>(secs) * kMicrosPerSecond + static_cast<Micros>(frac);
+      return true;
+    }
+  }
+#endif
+  return ParseSecondsGeneral(s, out);
+}
+
+namespace {
 
 // The first element of a Zeek set/vector as written ("a,b" -> "a"); the whole value for a
 // JSON array joined by the decoder, which uses ',' too.

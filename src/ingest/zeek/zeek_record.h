@@ -143,11 +143,23 @@ struct BuildError {
 // when the record names no hosts.
 BuildError BuildEvent(LogType type, const RecordFields& f, Event& ev);
 
-// Fast parsers used by BuildEvent (exposed for tests). They accept exactly the text Zeek
-// writes: decimal digits, no sign, no spaces.
+// The parsers BuildEvent uses (exposed for tests). They accept exactly the text Zeek
+// writes: decimal digits, no sign, no spaces. Each tries a word-at-a-time fast path for the
+// shapes Zeek writes and hands anything else to its *General twin; the two accept the same
+// inputs and give the same values (tested in zeek_record_test.cc). They read only the bytes
+// of `s`, never throw, and leave `out` unchanged when they return false.
 bool ParseU64(std::string_view s, uint64_t& out);
 bool ParsePort(std::string_view s, uint16_t& out);
 // Parses a dotted IPv4 address, or an IPv6 one through IpAddr::Parse.
 bool ParseAddr(std::string_view s, IpAddr& out);
+// Zeek times and intervals, and JSON epoch times, to microseconds: "0.012744",
+// "1599755438.238535", "-0.5", "1.5e9" (exponents through from_chars, within +-292,000 years).
+bool ParseSeconds(std::string_view s, Micros& out);
+
+// The byte-at-a-time parsers behind the ones above, which define their results.
+bool ParseU64General(std::string_view s, uint64_t& out);
+bool ParsePortGeneral(std::string_view s, uint16_t& out);
+bool ParseAddrGeneral(std::string_view s, IpAddr& out);
+bool ParseSecondsGeneral(std::string_view s, Micros& out);
 
 }  // namespace vigil::ingest::zeek
