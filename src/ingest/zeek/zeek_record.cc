@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__SSSE3__)
+#include <tmmintrin.h>
 #endif
 
 namespace vigil::ingest::zeek {
@@ -149,7 +149,7 @@ LogType InferLogType(const RecordFields& f) {
   return LogType::kOther;
 }
 
-bool ParseU64General(std::string_view s, uint64_t& out) {
+__attribute__((noinline)) bool ParseU64General(std::string_view s, uint64_t& out) {
   if (s.empty() || s.size() > 20) return false;
   uint64_t v = 0;
   for (char c : s) {
@@ -162,7 +162,7 @@ bool ParseU64General(std::string_view s, uint64_t& out) {
   return true;
 }
 
-bool ParsePortGeneral(std::string_view s, uint16_t& out) {
+__attribute__((noinline)) bool ParsePortGeneral(std::string_view s, uint16_t& out) {
   if (s.empty() || s.size() > 5) return false;
   uint32_t v = 0;
   for (char c : s) {
@@ -175,7 +175,7 @@ bool ParsePortGeneral(std::string_view s, uint16_t& out) {
   return true;
 }
 
-bool ParseAddrGeneral(std::string_view s, IpAddr& out) {
+__attribute__((noinline)) bool ParseAddrGeneral(std::string_view s, IpAddr& out) {
   // IPv4 fast path: the common case in every log, parsed without IpAddr::Parse's search.
   if (s.size() >= 7 && s.size() <= 15) {
     uint32_t addr = 0, part = 0;
@@ -246,7 +246,7 @@ inline bool ParseSecondsFast(std::string_view s, Micros& out) {
 
 }  // namespace
 
-bool ParseSecondsGeneral(std::string_view s, Micros& out) {
+__attribute__((noinline)) bool ParseSecondsGeneral(std::string_view s, Micros& out) {
   if (ParseSecondsFast(s, out)) return true;
   if (auto v = ParseEpochSeconds(s)) {
     out = *v;
@@ -261,17 +261,22 @@ bool ParseSecondsGeneral(std::string_view s, Micros& out) {
   return true;
 }
 
-// The fast parsers: word-at-a-time (SWAR) digit conversion and an SSE2 dotted-quad parser
+// The fast parsers: word-at-a-time (SWAR) digit conversion and an SSSE3 (pshufb) dotted-quad parser
 // for the shapes Zeek writes. They read only the bytes of `s` (overlapping in-bounds loads,
 // never past the end, since a field may be any view a caller holds) and accept exactly
 // what the general parsers accept for those shapes; any other text, valid or not, goes to
 // the general parser, so each pair gives the same result for every input.
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define VIGIL_ZEEK_SWAR 1
+#endif
 
+// The fast paths are inlined into BuildEvent, where each runs once or more per record.
+#define VIGIL_HOT inline __attribute__((always_inline))
+
+#if defined(VIGIL_ZEEK_SWAR)
 namespace {
 
-inline uint64_t Load64(const char* p) {
+VIGIL_HOT uint64_t Load64(const char* p) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   return v;
@@ -279,7 +284,7 @@ inline uint64_t Load64(const char* p) {
 
 // The n (1..8) bytes at p in the low n bytes of a word (p[0] lowest), zero above. Reads
 // only [p, p + n): two overlapping 4-byte loads, or three single bytes when n < 4.
-inline uint64_t LoadUpTo8(const char* p, size_t n) {
+VIGIL_HOT uint64_t LoadUpTo8(const char* p, size_t n) {
   if (n >= 4) {
     uint32_t lo, hi;
     std::memcpy(&lo, p, 4);
@@ -292,7 +297,7 @@ inline uint64_t LoadUpTo8(const char* p, size_t n) {
 
 // The value of the n (1..8) decimal digits in the low n bytes of x (first digit lowest);
 // false when any of them is not a digit. Bytes above n are ignored.
-inline bool DigitsValue(uint64_t x, size_t n, uint64_t& v) {
+VIGIL_HOT bool DigitsValue(uint64_t x, size_t n, uint64_t& v) {
   const unsigned pad = static_cast<unsigned>(8 * (8 - n));  // leading '0' bytes: 0..56 bits
   x = (x << pad) | (0x3030303030303030ULL & ~(~0ULL << pad));
   if ((((x & 0xF0F0F0F0F0F0F0F0ULL) |
@@ -309,7 +314,7 @@ inline bool DigitsValue(uint64_t x, size_t n, uint64_t& v) {
 }
 
 // 1 to 16 digits; anything else (or any non-digit) is false.
-inline bool ParseDigits16(const char* p, size_t n, uint64_t& v) {
+VIGIL_HOT bool ParseDigits16(const char* p, size_t n, uint64_t& v) {
   if (n - 1 < 8) return DigitsValue(LoadUpTo8(p, n), n, v);
   if (n - 1 >= 16) return false;
   uint64_t hi, lo;
@@ -319,10 +324,36 @@ inline bool ParseDigits16(const char* p, size_t n, uint64_t& v) {
   return true;
 }
 
+#if defined(__SSSE3__)
+// For each split of a dotted quad into octets of 1-3 digits (81 of them, index
+// (l1-1)*27 + (l2-1)*9 + (l3-1)*3 + (l4-1)), the pshufb pattern that moves octet k's digits
+// to the end of 32-bit lane k (hundreds, tens, units in bytes 1-3; -1 gives a zero byte).
+struct QuadShuffles {
+  alignas(16) int8_t m[81][16];
+};
+constexpr QuadShuffles MakeQuadShuffles() {
+  QuadShuffles t{};
+  for (int i = 0; i < 81; ++i) {
+    const int len[4] = {i / 27 + 1, i / 9 % 3 + 1, i / 3 % 3 + 1, i % 3 + 1};
+    int start = 0;
+    for (int k = 0; k < 4; ++k) {
+      for (int j = 0; j < 4; ++j) t.m[i][4 * k + j] = -1;
+      for (int j = 0; j < len[k]; ++j)
+        t.m[i][4 * k + 4 - len[k] + j] = static_cast<int8_t>(start + j);
+      start += len[k] + 1;
+    }
+  }
+  return t;
+}
+constexpr QuadShuffles kQuadShuffles = MakeQuadShuffles();
+#endif
+
 }  // namespace
 #endif
 
-bool ParseU64(std::string_view s, uint64_t& out) {
+namespace {
+
+VIGIL_HOT bool U64Fast(std::string_view s, uint64_t& out) {
 #if defined(VIGIL_ZEEK_SWAR)
   uint64_t v;
   if (ParseDigits16(s.data(), s.size(), v)) {  // up to 16 digits cannot overflow
@@ -333,7 +364,7 @@ bool ParseU64(std::string_view s, uint64_t& out) {
   return ParseU64General(s, out);
 }
 
-bool ParsePort(std::string_view s, uint16_t& out) {
+VIGIL_HOT bool PortFast(std::string_view s, uint16_t& out) {
 #if defined(VIGIL_ZEEK_SWAR)
   uint64_t v;
   if (s.size() - 1 < 5 && DigitsValue(LoadUpTo8(s.data(), s.size()), s.size(), v) && v <= 65535) {
@@ -344,8 +375,8 @@ bool ParsePort(std::string_view s, uint16_t& out) {
   return ParsePortGeneral(s, out);
 }
 
-bool ParseAddr(std::string_view s, IpAddr& out) {
-#if defined(VIGIL_ZEEK_SWAR) && defined(__SSE2__)
+VIGIL_HOT bool AddrFast(std::string_view s, IpAddr& out) {
+#if defined(VIGIL_ZEEK_SWAR) && defined(__SSSE3__)
   // "a.b.c.d": 7 to 15 bytes, held in one vector. Bytes 8.. come from an in-bounds load
   // ending at the last byte, shifted down (nothing for n == 8, n == 7 takes two 4-byte loads).
   const size_t n = s.size();
@@ -373,25 +404,22 @@ bool ParseAddr(std::string_view s, IpAddr& out) {
       const unsigned l1 = d1, l2 = d2 - d1 - 1, l3 = d3 - d2 - 1,
                      l4 = static_cast<unsigned>(n) - d3 - 1;
       if (l1 - 1 < 3 && l2 - 1 < 3 && l3 - 1 < 3 && l4 - 1 < 3) {
-        // Digit values (dots and the tail zeroed) after 4 zero bytes, so an octet's three
-        // bytes before its end are always in the buffer; its length masks out the ones
-        // that belong to the octet before.
-        alignas(16) uint8_t b[20] = {};
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(b + 4),
-                         _mm_and_si128(_mm_sub_epi8(v, _mm_set1_epi8('0')), digit));
-        const auto octet = [&b](unsigned end, unsigned len) {
-          const uint8_t* e = b + 4 + end;
-          return uint32_t{e[-1]} + (len >= 2) * 10u * e[-2] + (len >= 3) * 100u * e[-3];
-        };
-        const uint32_t o1 = octet(d1, l1), o2 = octet(d2, l2), o3 = octet(d3, l3),
-                       o4 = octet(static_cast<unsigned>(n), l4);
-        if ((o1 | o2 | o3 | o4) <= 255) {  // each is < 1000 < 1024
-          std::array<uint8_t, 16> bytes{};
-          bytes[10] = bytes[11] = 0xff;  // IPv4-mapped, as IpAddr::V4
-          bytes[12] = static_cast<uint8_t>(o1);
-          bytes[13] = static_cast<uint8_t>(o2);
-          bytes[14] = static_cast<uint8_t>(o3);
-          bytes[15] = static_cast<uint8_t>(o4);
+        // Each octet's digits to the end of its own 32-bit lane, then 100h + 10t + u per lane
+        // in two multiply-adds.
+        const __m128i shuffle = _mm_load_si128(reinterpret_cast<const __m128i*>(
+            kQuadShuffles.m[(l1 - 1) * 27 + (l2 - 1) * 9 + (l3 - 1) * 3 + (l4 - 1)]));
+        const __m128i lanes = _mm_shuffle_epi8(_mm_sub_epi8(v, _mm_set1_epi8('0')), shuffle);
+        const __m128i octets = _mm_madd_epi16(
+            _mm_maddubs_epi16(lanes, _mm_set1_epi32(0x010A6400)),  // bytes 0, 100, 10, 1
+            _mm_set1_epi16(1));
+        if (_mm_movemask_epi8(_mm_cmpgt_epi32(octets, _mm_set1_epi32(255))) == 0) {
+          // ::ffff:a.b.c.d, as IpAddr::V4.
+          const __m128i mapped =
+              _mm_or_si128(_mm_shuffle_epi8(octets, _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1,
+                                                                  -1, -1, -1, -1, 0, 4, 8, 12)),
+                           _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0));
+          std::array<uint8_t, 16> bytes;
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(bytes.data()), mapped);
           out = IpAddr::FromBytes(bytes);
           return true;
         }
@@ -402,7 +430,7 @@ bool ParseAddr(std::string_view s, IpAddr& out) {
   return ParseAddrGeneral(s, out);
 }
 
-bool ParseSeconds(std::string_view s, Micros& out) {
+VIGIL_HOT bool SecondsFast(std::string_view s, Micros& out) {
 #if defined(VIGIL_ZEEK_SWAR)
   // "<1 to 12 digits>.<6 digits>", what Zeek writes for every time and interval.
   const size_t n = s.size();
@@ -419,6 +447,13 @@ bool ParseSeconds(std::string_view s, Micros& out) {
   return ParseSecondsGeneral(s, out);
 }
 
+}  // namespace
+
+bool ParseU64(std::string_view s, uint64_t& out) { return U64Fast(s, out); }
+bool ParsePort(std::string_view s, uint16_t& out) { return PortFast(s, out); }
+bool ParseAddr(std::string_view s, IpAddr& out) { return AddrFast(s, out); }
+bool ParseSeconds(std::string_view s, Micros& out) { return SecondsFast(s, out); }
+
 namespace {
 
 // The first element of a Zeek set/vector as written ("a,b" -> "a"); the whole value for a
@@ -432,7 +467,7 @@ bool IsTrue(std::string_view s) { return s == "T" || s == "true"; }
 
 #define VIGIL_NUM(field, dst)                                               \
   do {                                                                      \
-    if (f.Has(field) && !ParseU64(f.Get(field), dst))                       \
+    if (f.Has(field) && !U64Fast(f.Get(field), dst))                        \
       return {"bad-number", "a count field is not a non-negative integer"}; \
   } while (0)
 
@@ -444,11 +479,11 @@ BuildError FillTuple(const RecordFields& f, Event& ev, bool required) {
   }
   n.orig_h_text = f.Get(Field::kOrigH);
   n.resp_h_text = f.Get(Field::kRespH);
-  if (!ParseAddr(n.orig_h_text, n.orig_h)) return {"bad-address", "id.orig_h is not an IP address"};
-  if (!ParseAddr(n.resp_h_text, n.resp_h)) return {"bad-address", "id.resp_h is not an IP address"};
-  if (f.Has(Field::kOrigP) && !ParsePort(f.Get(Field::kOrigP), n.orig_p))
+  if (!AddrFast(n.orig_h_text, n.orig_h)) return {"bad-address", "id.orig_h is not an IP address"};
+  if (!AddrFast(n.resp_h_text, n.resp_h)) return {"bad-address", "id.resp_h is not an IP address"};
+  if (f.Has(Field::kOrigP) && !PortFast(f.Get(Field::kOrigP), n.orig_p))
     return {"bad-number", "id.orig_p is not a port number"};
-  if (f.Has(Field::kRespP) && !ParsePort(f.Get(Field::kRespP), n.resp_p))
+  if (f.Has(Field::kRespP) && !PortFast(f.Get(Field::kRespP), n.resp_p))
     return {"bad-number", "id.resp_p is not a port number"};
   n.valid = true;
   return {};
@@ -471,7 +506,7 @@ BuildError BuildEvent(LogType type, const RecordFields& f, Event& ev) {
     t = ParseIso8601(ts);
   } else {
     Micros m;
-    if (ParseSeconds(ts, m)) t = m;
+    if (SecondsFast(ts, m)) t = m;
   }
   if (!t) return {"bad-timestamp", "ts is not epoch seconds or an ISO 8601 time"};
   ev.time = *t;
@@ -487,7 +522,7 @@ BuildError BuildEvent(LogType type, const RecordFields& f, Event& ev) {
       b.conn_state = f.Get(Field::kConnState);
       b.history = f.Get(Field::kHistory);
       if (f.Has(Field::kDuration)) {
-        if (!ParseSeconds(f.Get(Field::kDuration), b.duration))
+        if (!SecondsFast(f.Get(Field::kDuration), b.duration))
           return {"bad-number", "duration is not a number of seconds"};
         b.has_duration = true;
       }
@@ -507,7 +542,7 @@ BuildError BuildEvent(LogType type, const RecordFields& f, Event& ev) {
       b.uri = f.Get(Field::kUri);
       b.user_agent = f.Get(Field::kUserAgent);
       b.referrer = f.Get(Field::kReferrer);
-      if (f.Has(Field::kStatusCode) && !ParsePort(f.Get(Field::kStatusCode), b.status_code))
+      if (f.Has(Field::kStatusCode) && !PortFast(f.Get(Field::kStatusCode), b.status_code))
         return {"bad-number", "status_code is not a number"};
       VIGIL_NUM(Field::kRequestBodyLen, b.request_body_len);
       VIGIL_NUM(Field::kResponseBodyLen, b.response_body_len);
@@ -565,8 +600,8 @@ BuildError BuildEvent(LogType type, const RecordFields& f, Event& ev) {
         std::string_view rx = FirstElement(f.Get(Field::kRxHosts));
         if (tx.empty() || rx.empty()) return {};  // "(empty)" sets: no tuple
         IpAddr txa, rxa;
-        if (!ParseAddr(tx, txa)) return {"bad-address", "tx_hosts is not an IP address"};
-        if (!ParseAddr(rx, rxa)) return {"bad-address", "rx_hosts is not an IP address"};
+        if (!AddrFast(tx, txa)) return {"bad-address", "tx_hosts is not an IP address"};
+        if (!AddrFast(rx, rxa)) return {"bad-address", "rx_hosts is not an IP address"};
         NetTuple& n = ev.net;
         n.orig_h = b.is_orig ? txa : rxa;
         n.orig_h_text = b.is_orig ? tx : rx;
@@ -585,5 +620,6 @@ BuildError BuildEvent(LogType type, const RecordFields& f, Event& ev) {
 }
 
 #undef VIGIL_NUM
+#undef VIGIL_HOT
 
 }  // namespace vigil::ingest::zeek
