@@ -58,12 +58,14 @@ size_t JsonNestingDepth(std::string_view json) {
 
 class ZeekJsonDecoder::Impl {
  public:
-  explicit Impl(bool fast_path) : parser_(kMaxRecordBytes + kReadPadding), fast_path_(fast_path) {}
+  explicit Impl(bool fast_path)
+      : parser_(kMaxRecordBytes + kReadPadding), fast_path_(fast_path), layout_{kLayoutEnd} {}
   // Decodes the lines of `data` (ZeekJsonDecoder::Decode's contract).
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects);
 
  private:
+  struct KeyGuess;
   // One line as ForEachLine hands it over. `capacity`: readable bytes from line.data() on
   // (at least line.size() + kReadPadding).
   void DecodeLine(std::string_view line, size_t capacity, const SourcePos& pos,
@@ -77,13 +79,19 @@ class ZeekJsonDecoder::Impl {
   // control byte), so a scan that succeeds never crosses one: given the chunk's end as
   // `end`, it also finds where a canonical line ends.
   const char* FastScan(const char* begin, const char* end);
-  // The field of the key at `p` when it is one the layout predicts (advancing p past the
-  // `"key":` bytes and layout_next_), or false.
-  inline bool GuessKey(const char*& p, const char* end, bool in_id, Field& f);
-  // Adds the key just read the long way to the layout, before the next predicted key.
-  void LearnKey(std::string_view key, bool in_id, Field f);
-  inline __attribute__((always_inline)) bool FastValue(Field f, const char*& p, const char* end);
-  bool FastArray(Field f, const char*& p, const char* end);
+  // The field of the key at `p` when it is one of the kLookahead layout entries from `next`
+  // on (`layout`, `size`: layout_'s), advancing p past the `"key":` bytes and next past the
+  // entry; or false. The layout is passed in registers: FastScan keeps its state out of
+  // memory so that one field's end does not wait on the last field's stores.
+  static inline __attribute__((always_inline)) bool GuessKey(const char*& p, bool in_id,
+                                                             const KeyGuess* layout, size_t size,
+                                                             size_t& next, Field& f);
+  // Adds the key just read the long way to the layout at `next` (before the next predicted
+  // key); returns the entry after it, the new next.
+  [[nodiscard]] size_t LearnKey(std::string_view key, bool in_id, Field f, size_t next);
+  // An array value at p: its end, with its elements set in fields_ (unless f is kIgnore),
+  // or nullptr.
+  const char* FastArray(Field f, const char* p, const char* end);
   inline __attribute__((always_inline)) bool FastScalar(const char*& p, const char* end,
                                                         std::string_view& out, bool& is_null,
                                                         bool& is_string);
@@ -118,12 +126,14 @@ class ZeekJsonDecoder::Impl {
     bool in_id;  // a key inside the "id" object
   };
   static constexpr size_t kMaxLayout = 96;  // keys remembered; more restarts the layout
-  static constexpr size_t kLookahead = 8;   // predicted keys tried at each key
+  // The layout's last entry: matches no key (every key starts with '"', never a 0 byte).
+  static constexpr KeyGuess kLayoutEnd{{}, 1, 0, Field::kIgnore, false};
+  static constexpr size_t kLookahead = 8;  // predicted keys tried at each key
 
   od::parser parser_;
   bool fast_path_ = true;
+  // Ends with kLayoutEnd, so the expected entry always exists.
   std::vector<KeyGuess> layout_;
-  size_t layout_next_ = 0;  // the layout entry expected at the next key
   RecordFields fields_;
   std::string_view line_;
   bool depth_checked_ = false;
@@ -435,19 +445,19 @@ bool ZeekJsonDecoder::Impl::FastScalar(const char*& p, const char* end, std::str
   is_null = false;
   is_string = false;
   const char c = *p;
-  if (c == '"') {
-    const char* s = ++p;
-    p = FindJsonStringSpecial(p, end);
-    if (p >= end || *p != '"') return false;  // escapes, control or non-ASCII bytes
-    out = std::string_view(s, static_cast<size_t>(p - s));
-    ++p;
-    is_string = true;
-    return true;
-  }
   if (c == '-' || IsDigitChar(c)) {
     const char* s = p;
     if (!ScanNumber(p, end)) return false;
     out = std::string_view(s, static_cast<size_t>(p - s));
+    return true;
+  }
+  if (c == '"') {
+    const char* s = p + 1;
+    const char* q = FindPlainStringEnd(s, end);
+    if (q == nullptr) return false;  // escapes, control or non-ASCII bytes, or no end
+    out = std::string_view(s, static_cast<size_t>(q - s));
+    p = q + 1;
+    is_string = true;
     return true;
   }
   if (c == 't' && end - p >= 4 && std::memcmp(p, "true", 4) == 0) {
@@ -468,72 +478,67 @@ bool ZeekJsonDecoder::Impl::FastScalar(const char*& p, const char* end, std::str
   return false;
 }
 
-__attribute__((noinline)) bool ZeekJsonDecoder::Impl::FastArray(Field f, const char*& p,
-                                                                const char* end) {
-  {
+__attribute__((noinline)) const char* ZeekJsonDecoder::Impl::FastArray(Field f, const char* p,
+                                                                       const char* end) {
+  ++p;
+  std::string_view parts[kMaxJoined];
+  const char* first_begin = p;
+  const char* last_end = p;
+  size_t count = 0;
+  if (p < end && *p == ']') {
     ++p;
-    std::string_view parts[kMaxJoined];
-    const char* first_begin = p;
-    const char* last_end = p;
-    size_t count = 0;
-    if (p < end && *p == ']') {
-      ++p;
-    } else {
-      for (;;) {
-        if (p >= end) return false;
-        std::string_view v;
-        bool is_null, is_string;
-        if (!FastScalar(p, end, v, is_null, is_string) || is_null) return false;
-        if (count == 0) first_begin = v.data();
-        last_end = v.data() + v.size();
-        if (count < kMaxJoined) parts[count] = v;
-        ++count;
-        if (p >= end) return false;
-        if (*p == ',') {
-          ++p;
-          continue;
-        }
-        if (*p == ']') {
-          ++p;
-          break;
-        }
-        return false;
+  } else {
+    for (;;) {
+      if (p >= end) return nullptr;
+      std::string_view v;
+      bool is_null, is_string;
+      if (!FastScalar(p, end, v, is_null, is_string) || is_null) return nullptr;
+      if (count == 0) first_begin = v.data();
+      last_end = v.data() + v.size();
+      if (count < kMaxJoined) parts[count] = v;
+      ++count;
+      if (p >= end) return nullptr;
+      if (*p == ',') {
+        ++p;
+        continue;
       }
+      if (*p == ']') {
+        ++p;
+        break;
+      }
+      return nullptr;
     }
-    if (f != Field::kIgnore) {
-      if (count <= 1)
-        fields_.Set(f, count == 1 ? parts[0] : std::string_view());
-      else
-        fields_.Set(f, Join(parts, count, first_begin, last_end));
-    }
-    return true;
   }
+  if (f != Field::kIgnore) {
+    if (count <= 1)
+      fields_.Set(f, count == 1 ? parts[0] : std::string_view());
+    else
+      fields_.Set(f, Join(parts, count, first_begin, last_end));
+  }
+  return p;
 }
 
-bool ZeekJsonDecoder::Impl::FastValue(Field f, const char*& p, const char* end) {
-  if (*p == '[') return FastArray(f, p, end);
-  std::string_view v;
-  bool is_null, is_string;
-  if (!FastScalar(p, end, v, is_null, is_string)) return false;
-  if (f != Field::kIgnore && !is_null) {
-    if (f == Field::kTs && is_string) fields_.ts_is_string = true;
-    fields_.Set(f, v);
-  }
-  return true;
-}
-
-bool ZeekJsonDecoder::Impl::GuessKey(const char*& p, const char* end, bool in_id, Field& f) {
-  const size_t stop = std::min(layout_.size(), layout_next_ + kLookahead);
-  const size_t left = static_cast<size_t>(end - p);
-#if defined(__SSE2__)
-  // The 32 bytes at p (readable: kReadPadding) against each guess, one compare per half.
+bool ZeekJsonDecoder::Impl::GuessKey(const char*& p, bool in_id, const KeyGuess* layout,
+                                     size_t size, size_t& next, Field& f) {
+  const size_t stop = std::min(size, next + kLookahead);
+  // The 32 bytes at p (readable: kReadPadding) against each guess. A guess may match bytes
+  // past the line's end; FastScan's end check after the key then gives up on the line.
+#if defined(__AVX2__)
+  const __m256i text = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+#elif defined(__SSE2__)
   const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
 #endif
-  for (size_t j = layout_next_; j < stop; ++j) {
-    const KeyGuess& g = layout_[j];
-    if (g.in_id != in_id || g.len > left) continue;
-#if defined(__SSE2__)
+  // layout[next] always exists (at worst the end marker, which matches no key), so the
+  // usual case, the first guess, needs no bounds check.
+  for (size_t j = next; j == next || j < stop; ++j) {
+    const KeyGuess& g = layout[j];
+    if (g.in_id != in_id) continue;
+#if defined(__AVX2__)
+    uint32_t eq = static_cast<uint32_t>(_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(text, _mm256_load_si256(reinterpret_cast<const __m256i*>(g.text)))));
+    if ((eq & g.mask) != g.mask) continue;
+#elif defined(__SSE2__)
     const __m128i* t = reinterpret_cast<const __m128i*>(g.text);
     uint32_t eq =
         static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(lo, _mm_load_si128(t)))) |
@@ -544,18 +549,18 @@ bool ZeekJsonDecoder::Impl::GuessKey(const char*& p, const char* end, bool in_id
 #endif
     p += g.len;
     f = g.field;
-    layout_next_ = j + 1;
+    next = j + 1;
     return true;
   }
   return false;
 }
 
-void ZeekJsonDecoder::Impl::LearnKey(std::string_view key, bool in_id, Field f) {
+size_t ZeekJsonDecoder::Impl::LearnKey(std::string_view key, bool in_id, Field f, size_t next) {
   KeyGuess g{};
-  if (key.size() + 3 > sizeof(g.text)) return;
-  if (layout_.size() >= kMaxLayout) {
-    layout_.clear();
-    layout_next_ = 0;
+  if (key.size() + 3 > sizeof(g.text)) return next;
+  if (layout_.size() > kMaxLayout) {
+    layout_.resize(1, kLayoutEnd);
+    next = 0;
   }
   g.text[0] = '"';
   std::memcpy(g.text + 1, key.data(), key.size());
@@ -565,8 +570,8 @@ void ZeekJsonDecoder::Impl::LearnKey(std::string_view key, bool in_id, Field f) 
   g.mask = g.len == 32 ? ~0u : (1u << g.len) - 1;
   g.field = f;
   g.in_id = in_id;
-  layout_.insert(layout_.begin() + static_cast<ptrdiff_t>(layout_next_), g);
-  ++layout_next_;
+  layout_.insert(layout_.begin() + static_cast<ptrdiff_t>(next), g);
+  return next + 1;
 }
 
 const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) {
@@ -576,18 +581,21 @@ const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) 
   if (p >= end || *p != '{') return nullptr;
   ++p;
   if (p < end && *p == '}') return p;
-  layout_next_ = 0;
+  // The scanner's state stays in registers for the whole line: p never has its address
+  // taken, and the layout is re-read only after LearnKey changes it. Kept in memory, each
+  // field's key and value waited on the previous field's stores.
+  const KeyGuess* layout = layout_.data();
+  size_t layout_size = layout_.size();
+  size_t next = 0;       // the layout entry expected at the next key
+  uint64_t present = 0;  // fields_.present, written back before FastArray and at the end
   for (;;) {
     if (p >= end || *p != '"') return nullptr;
     const char* ks = p + 1;
-    std::string_view key;
     Field f;
-    if (GuessKey(p, end, in_id, f)) {
-      key = std::string_view(ks, static_cast<size_t>(p - 2 - ks));  // p is past `":`
-    } else {
+    if (!GuessKey(p, in_id, layout, layout_size, next, f)) {
       p = FindJsonStringSpecial(ks, end);
       if (p >= end || *p != '"') return nullptr;
-      key = std::string_view(ks, static_cast<size_t>(p - ks));
+      std::string_view key(ks, static_cast<size_t>(p - ks));
       if (++p >= end || *p != ':') return nullptr;
       ++p;
       if (in_id) {
@@ -599,11 +607,31 @@ const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) 
       } else {
         f = LookupField(key);
       }
-      LearnKey(key, in_id, f);
+      next = LearnKey(key, in_id, f, next);
+      layout = layout_.data();
+      layout_size = layout_.size();
     }
     if (p >= end) return nullptr;
-    if (*p == '{') {
-      if (in_id || f != Field::kIgnore || key != "id") return nullptr;
+    // Scalars first: they are most values. FastScalar moves p only for a string or number.
+    const char c = *p;
+    std::string_view v;
+    bool is_null, is_string;
+    if (FastScalar(p, end, v, is_null, is_string)) {
+      if (f != Field::kIgnore && !is_null) {
+        if (f == Field::kTs && is_string) fields_.ts_is_string = true;
+        fields_.text[static_cast<int>(f)] = v;
+        present |= RecordFields::Bit(f);
+      }
+    } else if (c == '[') {
+      fields_.present = present;
+      p = FastArray(f, p, end);
+      if (p == nullptr) return nullptr;
+      present = fields_.present;
+    } else if (c == '{') {
+      // The key ends 2 bytes before the '{' (its closing quote, then ':').
+      if (in_id || f != Field::kIgnore ||
+          std::string_view(ks, static_cast<size_t>(p - 2 - ks)) != "id")
+        return nullptr;
       in_id = true;
       ++p;
       if (p < end && *p == '}') {
@@ -612,7 +640,7 @@ const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) 
       } else {
         continue;
       }
-    } else if (!FastValue(f, p, end)) {
+    } else {
       return nullptr;
     }
     for (;;) {
@@ -622,7 +650,10 @@ const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) 
         break;
       }
       if (*p != '}') return nullptr;
-      if (!in_id) return p;
+      if (!in_id) {
+        fields_.present = present;
+        return p;
+      }
       ++p;
       in_id = false;
     }

@@ -8,7 +8,8 @@
 //
 // Speed: Zeek writes one canonical form (no whitespace, flat keys, arrays of scalars, the
 // odd "id" object). A strict scanner for exactly that subset of JSON reads each line in one
-// pass, with SSE2 scans over the padded chunk, and finds the line's end itself. Zeek writes
+// pass, with SIMD scans over the padded chunk (a string's closing quote 32 bytes at a time),
+// and finds the line's end itself. Zeek writes
 // a log's keys in one order, leaving unset fields out, so each key is predicted from the
 // keys of the lines before (one 32-byte compare; LookupField when the guess is wrong), and
 // numbers are measured on a digit mask. It accepts a line only if the line is valid JSON

@@ -629,6 +629,52 @@ TEST(ZeekJson, KeyPredictionAndNumberMasksGiveTheSimdjsonPathsEvents) {
   EXPECT_GE(a.rejects.size(), 20u);
 }
 
+TEST(ZeekJson, StringsWithSpecialBytesAtEveryPositionGiveTheSimdjsonPathsEvents) {
+  // The scanner finds a string's closing quote 32 bytes at a time and gives the line to
+  // simdjson when an escape, a control byte or a non-ASCII byte comes first. Put each such
+  // byte at every position of strings up to 70 bytes long, with the string starting at every
+  // offset from a 32-byte block (the "pad" field's length), in a read field (user_agent),
+  // an ignored one, an array element and the uid; each line must decode as simdjson does.
+  const std::vector<std::string> specials = {"\\\"", "\\\\",     "\\n",  "\\u00e9", "\x01",
+                                             "\t",   "\xc3\xa9", "\xff", "\x7f",    "\""};
+  std::string text;
+  size_t lines = 0;
+  for (size_t len : {0, 1, 15, 16, 17, 30, 31, 32, 33, 47, 63, 64, 65, 70}) {
+    for (size_t shift = 0; shift < 32; shift += (len % 3 == 0 ? 1 : 7)) {
+      const std::string pad(shift, 'p');
+      for (size_t at = 0; at <= len; ++at) {
+        for (const std::string& special : specials) {
+          std::string value(len, 'a');
+          if (at < len) value.replace(at, 1, special);
+          const std::string head = R"({"ts":1.5,"pad":")" + pad + R"(","uid":")";
+          const std::string addrs = R"(","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2",)";
+          text += head + "H" + addrs + R"("method":"GET","user_agent":")" + value + R"(","x":")" +
+                  value + R"(","resp_mime_types":[")" + value + R"(","b"]})" + "\n";
+          text += head + value + addrs + R"("conn_state":"SF"})" + "\n";
+          lines += 2;
+          if (at == len) break;  // no special byte: one line is enough
+        }
+      }
+    }
+  }
+  // A string running into the line's end whatever the read padding holds.
+  text += R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"S)";
+  ZeekJsonDecoder fast(true), slow(false);
+  Decoded a = DecodeAll(fast, text);
+  Decoded b = DecodeAll(slow, text);
+  // Line by line: a whole-text EXPECT_EQ this large would take gtest's diff too long.
+  const std::string da = DescribeAll(a), db = DescribeAll(b);
+  size_t pa = 0, pb = 0;
+  while (pa < da.size() || pb < db.size()) {
+    size_t ea = std::min(da.find('\n', pa), da.size()), eb = std::min(db.find('\n', pb), db.size());
+    ASSERT_EQ(da.substr(pa, ea - pa), db.substr(pb, eb - pb));
+    pa = ea + 1;
+    pb = eb + 1;
+  }
+  EXPECT_GE(a.events.size(), lines / 4);
+  EXPECT_GE(a.rejects.size(), 1u);
+}
+
 TEST(ZeekJson, LineEndingInsideAKeyOrNumberIsBadJsonWhateverBytesFollowIt) {
   // The last line ends without a newline; the bytes after it (the read padding) continue
   // it as if the line went on. Both paths must see only the line: a bad-json reject.
@@ -644,10 +690,13 @@ TEST(ZeekJson, LineEndingInsideAKeyOrNumberIsBadJsonWhateverBytesFollowIt) {
        std::string(
            R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","duration":1.)"),
        std::string(
-           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","duration":-)")}) {
+           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF","duration":-)"),
+       std::string(
+           R"({"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"S)")}) {
     for (const std::string& padding :
          {std::string(":\"SF\"}" + std::string(kReadPadding, ' ')), std::string(kReadPadding, '7'),
-          std::string("5}") + std::string(kReadPadding, '}')}) {
+          std::string("5}") + std::string(kReadPadding, '}'),
+          std::string("F\"}") + std::string(kReadPadding, '"')}) {
       SCOPED_TRACE(last + " + " + padding.substr(0, 8));
       std::string text = first + first + last;
       std::string buf = text + padding;
