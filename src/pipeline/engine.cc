@@ -140,7 +140,15 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
   reorder_window_ = cfg.GetDuration("engine.reorder_window");
   tick_interval_ = std::max<Micros>(cfg.GetDuration("engine.tick_interval"), kMicrosPerSecond);
   weak_score_ = static_cast<int>(cfg.GetNumber("engine.weak_signal_score"));
-  int shards = std::max(1, static_cast<int>(cfg.GetNumber("engine.shards")));
+  // One shard until models are sharded by the key they learn on: shards split by the
+  // event's entity, and new-user-agent-to-internal-server learns per server (the peer),
+  // so a server's history would be spread over shards and known agents look new.
+  int shards = static_cast<int>(cfg.GetNumber("engine.shards"));
+  if (shards != 1) {
+    std::cerr << "vigil: engine.shards: " << shards
+              << " is not supported yet (models that learn per peer would split their history); using 1\n";
+    shards = 1;
+  }
   for (int i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(this));
   YAML::Node allow = cfg.Node("allow");
   if (allow.IsSequence()) {

@@ -2,10 +2,14 @@
 //   streams (ingest) -> merge by event time -> enrich -> network stats -> models (detect)
 //   -> thresholds, weak signals, allow list, learning period -> breach outputs.
 //
-// Learned state lives in shards: each shard owns a full set of model instances and the
-// entities hashed to it, and is touched only by the thread that runs it (today one thread
-// runs all shards; the shard boundary is where more threads go). Network-wide facts
-// (NetworkStats) are kept once and updated before models see an event.
+// Learned state lives in a shard: a full set of model instances, touched only by the engine
+// thread. The shard boundary is where more threads would go, but only one shard is run
+// today (engine.shards other than 1 is refused with a warning): shards split events by
+// entity, while some models learn per peer (new-user-agent-to-internal-server per server),
+// and every model reads NetworkStats, which the engine updates per event. More threads
+// need per-model shard keys, per-event snapshots of the network facts, and breaches merged
+// back in event-time order. Network-wide facts (NetworkStats) are kept once and updated
+// before models see an event.
 //
 // The engine never reads the wall clock for logic: time is the events' time. A replay
 // of a month takes seconds and gives the same breaches as living through it.
