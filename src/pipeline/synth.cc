@@ -380,22 +380,9 @@ Result<Micros> WriteBenignMonth(const std::string& dir, int workstations, int da
   return start;
 }
 
-namespace {
-struct Lcg {
-  uint64_t s = 0x2545F4914F6CDD1DULL;
-  uint32_t Next() {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<uint32_t>(s >> 33);
-  }
-};
-}  // namespace
-
 void BenchCloudTrail(size_t records, std::string* doc, std::string* lines) {
-  struct {
-    std::string doc, lines;
-  } d;
-  const size_t kRecords = records;
-  Lcg rng;
+  std::string all = "{\"Records\":[", each;
+  Rng rng(0x2545F4914F6CDD1DULL);
   static const char* kCalls[][2] = {
       {"ec2.amazonaws.com", "DescribeInstances"}, {"s3.amazonaws.com", "ListBuckets"},
       {"iam.amazonaws.com", "ListUsers"},        {"s3.amazonaws.com", "GetObject"},
@@ -406,10 +393,10 @@ void BenchCloudTrail(size_t records, std::string* doc, std::string* lines) {
       "aws-cli/2.13.0 Python/3.11.4 Linux/6.1.0 exe/x86_64.debian prompt/off command/s3.ls",
       "Boto3/1.28.0 md/Botocore#1.31.0 ua/2.0 os/linux#5.10 md/arch#x86_64 lang/python#3.11.4",
       "APN/1.0 HashiCorp/1.0 Terraform/1.5.7 (+https://www.terraform.io) terraform-provider-aws/5.31.0"};
-  d.doc = "{\"Records\":[";
   char rec[2048];
-  for (size_t i = 0; i < kRecords; ++i) {
-    uint32_t u = rng.Next() % 500, c = rng.Next() % 8, ua = rng.Next() % 4;
+  for (size_t i = 0; i < records; ++i) {
+    auto u = static_cast<uint32_t>(rng.Below(500)), c = static_cast<uint32_t>(rng.Below(8)),
+         ua = static_cast<uint32_t>(rng.Below(4));
     bool role = u % 3 == 0;
     unsigned sec = static_cast<unsigned>(i / 10);
     char identity[512];
@@ -427,17 +414,17 @@ void BenchCloudTrail(size_t records, std::string* doc, std::string* lines) {
         R"({"eventVersion":"1.08","userIdentity":%s,"eventTime":"2024-01-%02uT%02u:%02u:%02uZ","eventSource":"%s","eventName":"%s","awsRegion":"us-east-1","sourceIPAddress":"%u.%u.%u.%u","userAgent":"%s",%s"requestParameters":{"maxResults":100,"filterSet":{"items":[{"name":"instance-state-name","valueSet":{"items":[{"value":"running"}]}}]}},"responseElements":null,"requestID":"%08x-1111-2222-3333-444455556666","eventID":"%08x-aaaa-bbbb-cccc-ddddeeeeffff","readOnly":%s,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"ec2.us-east-1.amazonaws.com"}})",
         identity, 1 + sec / 86400 % 28, sec / 3600 % 24, sec / 60 % 60, sec % 60,
         kCalls[c][0], kCalls[c][1], 20 + u % 200, u % 256, (u * 7) % 256, 1 + u % 250, kUas[ua],
-        rng.Next() % 50 == 0 ? R"("errorCode":"AccessDenied","errorMessage":"User is not authorized",)" : "",
+        rng.Below(50) == 0 ? R"("errorCode":"AccessDenied","errorMessage":"User is not authorized",)" : "",
         static_cast<unsigned>(i), static_cast<unsigned>(i), c < 6 ? "true" : "false");
     std::string_view r(rec, static_cast<size_t>(n));
-    if (i) d.doc += ',';
-    d.doc += r;
-    d.lines += r;
-    d.lines += '\n';
+    if (i) all += ',';
+    all += r;
+    each += r;
+    each += '\n';
   }
-  d.doc += "]}";
-  if (doc) *doc = std::move(d.doc);
-  if (lines) *lines = std::move(d.lines);
+  all += "]}";
+  if (doc) *doc = std::move(all);
+  if (lines) *lines = std::move(each);
 }
 
 Status WriteBenchConnLog(const std::string& tsv_path, const std::string& json_path, uint64_t records,

@@ -4,16 +4,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <tuple>
 #include <mutex>
 #include <unordered_map>
 
-#include "core/hash.h"
 #include "store/event_files.h"
 #include "store/store_internal.h"
 
@@ -827,7 +823,6 @@ Result<StoreCounts> SqliteStore::Counts() {
 }  // namespace
 
 std::span<const Migration> SqliteMigrations() { return kSqliteMigrations; }
-
 
 Result<std::unique_ptr<Store>> OpenSqliteStoreWith(const std::string& dir,
                                                    std::span<const Migration> migrations) {

@@ -224,41 +224,54 @@ Status2 ReadHttp(Reader& rd, od::value& v, Gathered& g) {
   });
 }
 
-Status2 ReadDnsAnswers(Reader& rd, od::value& v, Gathered& g) {
+// Calls on_item(value) for each element of an array value.
+template <typename F>
+Status2 ForEachItem(od::value& v, F&& on_item) {
   od::array arr;
   EVE_TRY_JSON(v.get_array().get(arr));
   for (auto er : arr) {
     od::value item;
     EVE_TRY_JSON(std::move(er).get(item));
-    od::json_type t;
-    EVE_TRY_JSON(item.type().get(t));
-    if (t != od::json_type::object) continue;
-    std::string_view rdata;
-    EVE_TRY(ForEachField(item, [&](std::string_view k, od::value& x) -> Status2 {
-      if (k == "rdata") return rd.Text(x, rdata);
-      return {};
-    }));
-    if (!rdata.empty() && g.n_answers < g.answers.size()) g.answers[g.n_answers++] = rdata;
+    EVE_TRY(on_item(item));
   }
   return {};
 }
 
-Status2 ReadDnsQueries(Reader& rd, od::value& v, Gathered& g) {
-  od::array arr;
-  EVE_TRY_JSON(v.get_array().get(arr));
-  for (auto er : arr) {
-    od::value item;
-    EVE_TRY_JSON(std::move(er).get(item));
-    od::json_type t;
-    EVE_TRY_JSON(item.type().get(t));
-    if (t != od::json_type::object || !g.dns.query.empty()) continue;  // the first query
-    EVE_TRY(ForEachField(item, [&](std::string_view k, od::value& x) -> Status2 {
-      if (k == "rrname") return rd.Text(x, g.dns.query);
-      if (k == "rrtype") return rd.Text(x, g.dns.qtype_name);
+// Reads a sub-object only when it is an object (Suricata writes "http": {...}); other shapes
+// are skipped rather than rejected, to stay tolerant of versions.
+template <typename F>
+Status2 IfObject(od::value& v, F&& read) {
+  od::json_type t;
+  EVE_TRY_JSON(v.type().get(t));
+  if (t != od::json_type::object) return {};
+  return read(v);
+}
+
+Status2 ReadDnsAnswers(Reader& rd, od::value& v, Gathered& g) {
+  return ForEachItem(v, [&](od::value& item) {
+    return IfObject(item, [&](od::value& answer) -> Status2 {
+      std::string_view rdata;
+      EVE_TRY(ForEachField(answer, [&](std::string_view k, od::value& x) -> Status2 {
+        if (k == "rdata") return rd.Text(x, rdata);
+        return {};
+      }));
+      if (!rdata.empty() && g.n_answers < g.answers.size()) g.answers[g.n_answers++] = rdata;
       return {};
-    }));
-  }
-  return {};
+    });
+  });
+}
+
+Status2 ReadDnsQueries(Reader& rd, od::value& v, Gathered& g) {
+  return ForEachItem(v, [&](od::value& item) -> Status2 {
+    if (!g.dns.query.empty()) return {};  // the first query
+    return IfObject(item, [&](od::value& query) {
+      return ForEachField(query, [&](std::string_view k, od::value& x) -> Status2 {
+        if (k == "rrname") return rd.Text(x, g.dns.query);
+        if (k == "rrtype") return rd.Text(x, g.dns.qtype_name);
+        return {};
+      });
+    });
+  });
 }
 
 Status2 ReadDns(Reader& rd, od::value& v, Gathered& g) {
@@ -281,12 +294,11 @@ Status2 ReadTls(Reader& rd, od::value& v, Gathered& g) {
     if (k == "subject") return rd.Text(x, g.tls.subject);
     if (k == "issuerdn") return rd.Text(x, g.tls.issuer);
     if (k == "ja3") {
-      od::json_type t;
-      EVE_TRY_JSON(x.type().get(t));
-      if (t != od::json_type::object) return {};
-      return ForEachField(x, [&](std::string_view k2, od::value& y) -> Status2 {
-        if (k2 == "hash") return rd.Text(y, g.tls.ja3);
-        return {};
+      return IfObject(x, [&](od::value& ja3) {
+        return ForEachField(ja3, [&](std::string_view k2, od::value& y) -> Status2 {
+          if (k2 == "hash") return rd.Text(y, g.tls.ja3);
+          return {};
+        });
       });
     }
     return {};
@@ -307,16 +319,6 @@ Status2 ReadFileinfo(Reader& rd, od::value& v, Gathered& g) {
   });
 }
 
-// Reads a sub-object only when it is an object (Suricata writes "http": {...}); other shapes
-// are skipped rather than rejected, to stay tolerant of versions.
-template <typename F>
-Status2 IfObject(od::value& v, F&& read) {
-  od::json_type t;
-  EVE_TRY_JSON(v.type().get(t));
-  if (t != od::json_type::object) return {};
-  return read(v);
-}
-
 // alert.metadata: the rule's metadata, each key an array of strings. Only the ATT&CK
 // technique ids are kept; ids that do not look like one (T + digits, optional .sub) are
 // skipped, so rule authors' free text never becomes a technique.
@@ -326,19 +328,15 @@ Status2 ReadAlertMetadata(Reader& rd, od::value& v, Gathered& g) {
     od::json_type t;
     EVE_TRY_JSON(x.type().get(t));
     if (t != od::json_type::array) return {};
-    od::array arr;
-    EVE_TRY_JSON(x.get_array().get(arr));
-    for (auto er : arr) {
-      od::value item;
-      EVE_TRY_JSON(std::move(er).get(item));
+    return ForEachItem(x, [&](od::value& item) -> Status2 {
       std::string_view id;
       EVE_TRY(rd.Text(item, id));
       bool ok = id.size() >= 5 && id.size() <= 9 && id[0] == 'T';
       for (size_t i = 1; ok && i < id.size(); ++i)
         ok = (id[i] >= '0' && id[i] <= '9') || (id[i] == '.' && i == 5);
       if (ok && g.n_mitre < g.mitre.size()) g.mitre[g.n_mitre++] = id;
-    }
-    return {};
+      return {};
+    });
   });
 }
 
