@@ -23,7 +23,7 @@
 
 namespace vigil::detect {
 
-class NetworkStats;  // network_stats.h
+class NetworkView;  // network_stats.h
 
 // A tunable number of a model, with its default and meaning (shown in docs and the UI).
 struct ModelParam {
@@ -53,8 +53,10 @@ class ModelContext {
   // True during the learning period: breaches are dropped, learning goes on. Models may
   // use it to skip work that only serves emitting.
   virtual bool learning() const = 0;
-  // Network-wide facts (how many devices talk to a host), maintained by the engine.
-  virtual const NetworkStats& network() const = 0;
+  // Network-wide facts (how many devices talk to a host), maintained by the engine: while
+  // observing an event, about that event's addresses and host name only (models may run on
+  // a thread of their own, with facts the engine copied for the event). Not for Tick.
+  virtual const NetworkView& network() const = 0;
   // The configured value of one of the model's params (ModelInfo::params).
   virtual double param(std::string_view name) const = 0;
   // Hands a breach (or a weak signal) to the engine. id, and the input names in events, are

@@ -290,7 +290,7 @@ class BeaconingModel final : public Model {
     if (s.median_s >= kLongPeriodS && (learning_end_ == 0 || p.ring.first_seen() < learning_end_)) return;
 
     // Popularity: a destination many devices use is not a lone implant's server.
-    const NetworkStats& net = ctx.network();
+    const NetworkView& net = ctx.network();
     uint32_t contacting = net.DevicesContacting(e.net.resp_h);
     uint32_t network_devices = net.DeviceCount();
     if (contacting >= static_cast<uint32_t>(ctx.param("popular_devices"))) return;

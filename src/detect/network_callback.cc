@@ -80,7 +80,7 @@ class CallbackModel final : public Model {
         // call in); NetworkStats knows whether this device ever contacted the address. An
         // address too many devices talk to for that to be exact counts as contacted: a
         // callback to a popular address is not judged.
-        const NetworkStats& net = ctx.network();
+        const NetworkView& net = ctx.network();
         p.out_seen = net.DeviceContacted(external, device) ||
                      net.DevicesContacting(external) >= NetworkStats::kPopular;
       }
@@ -103,7 +103,7 @@ class CallbackModel final : public Model {
     if (delay < 0 || delay > static_cast<Micros>(ctx.param("max_callback_delay_h") * kMicrosPerHour))
       return;
 
-    const NetworkStats& net = ctx.network();
+    const NetworkView& net = ctx.network();
     uint32_t contacting = net.DevicesContacting(external);
     bool alone = contacting <= 1;
     bool quick = delay <= kMicrosPerHour;

@@ -163,7 +163,7 @@ class ExecutableDownloadModel final : public Model {
     }
     if (ctx.learning()) return;
 
-    const NetworkStats& net = ctx.network();
+    const NetworkView& net = ctx.network();
     uint32_t by_addr = net.DevicesContacting(e.net.resp_h);
     uint32_t by_name = host.empty() ? by_addr : net.DevicesContactingName(host);
     uint32_t contacting = std::min(by_addr, by_name);

@@ -272,7 +272,7 @@ class RareExternalDestinationModel final : public Model {
     if (!v.is_new) return;
     // Only contacts that exchanged data: a lone SYN to a rare address is scanning noise.
     if (f->resp_bytes == 0 && f->resp_pkts == 0) return;
-    const NetworkStats& net = ctx.network();
+    const NetworkView& net = ctx.network();
     if (ctx.learning()) {  // learn the habit, say nothing
       if (net.DevicesContacting(e.net.resp_h) <= 1 + static_cast<uint32_t>(ctx.param("max_devices")))
         ++d.rare_firsts;
@@ -344,7 +344,7 @@ class RareExternalDestinationModel final : public Model {
     Device& d = it->second;
     auto v = d.names.Observe(HostNameKey(name), e.time);
     if (!v.is_new) return;
-    const NetworkStats& net = ctx.network();
+    const NetworkView& net = ctx.network();
     uint32_t contacted = net.DevicesContactingName(name);
     uint32_t others = contacted > 0 ? contacted - 1 : 0;
     const bool rare = others <= static_cast<uint32_t>(ctx.param("max_devices"));

@@ -7,10 +7,10 @@
 
 namespace vigil::detect {
 
-AlertEvidence IdsAlertEvidence(const NetworkStats& net, const IpAddr& external, std::string_view external_text,
+AlertEvidence IdsAlertEvidence(const NetworkView& net, const IpAddr& external, std::string_view external_text,
                                Micros now) {
   AlertEvidence ev;
-  const NetworkStats::AlertFacts* f = net.AlertsOn(external, now);
+  const IdsAlertFacts* f = net.AlertsOn(external, now);
   if (!f) return ev;
   const bool severe = f->best_severity <= 2;
   ev.bits = severe ? 5.0 : 3.0;
@@ -121,6 +121,80 @@ bool NetworkStats::DeviceContacted(const IpAddr& external, const IpAddr& device)
 uint32_t NetworkStats::DevicesContactingName(std::string_view host_name) const {
   auto it = by_name_.find(HostNameKey(host_name));
   return it == by_name_.end() ? 0 : it->second.devices.count();
+}
+
+void NetworkFacts::Capture(const NetworkStats& stats, const Event& e) {
+  n_sides_ = 0;
+  has_name_ = false;
+  device_count_ = stats.DeviceCount();
+  if (!e.net.valid) return;
+  const IpAddr* addr[2] = {&e.net.orig_h, &e.net.resp_h};
+  const bool internal[2] = {e.orig_internal, e.resp_internal};
+  for (int i = 0; i < 2; ++i) {
+    Side& s = sides_[n_sides_++];
+    s = Side{};
+    s.key = addr[i]->Hash();
+    s.fingerprint = DeviceFingerprint(*addr[i]);
+    if (!internal[i]) {
+      // Keys of by_addr_ and alerts_ are external addresses only.
+      if (auto it = stats.by_addr_.find(s.key); it != stats.by_addr_.end()) {
+        s.contacting = it->second.devices.count();
+        s.contacted_by_other = it->second.devices.Contains(DeviceFingerprint(*addr[1 - i]));
+      }
+      if (!stats.alerts_.empty()) {
+        if (auto it = stats.alerts_.find(s.key); it != stats.alerts_.end()) {
+          s.has_alerts = true;
+          s.alerts = it->second;
+        }
+      }
+    }
+  }
+  std::string_view name;
+  if (const auto* t = e.As<TlsBody>()) name = t->server_name;
+  if (const auto* h = e.As<HttpBody>()) name = h->host;
+  if (!name.empty()) {
+    has_name_ = true;
+    name_key_ = HostNameKey(name);
+    auto it = stats.by_name_.find(name_key_);
+    name_contacting_ = it == stats.by_name_.end() ? 0 : it->second.devices.count();
+  }
+}
+
+const NetworkFacts::Side* NetworkFacts::Find(const IpAddr& a) const {
+  const uint64_t key = a.Hash();
+  for (int i = 0; i < n_sides_; ++i)
+    if (sides_[i].key == key) return &sides_[i];
+  ++misses_;
+  return nullptr;
+}
+
+uint32_t NetworkFacts::DevicesContacting(const IpAddr& external) const {
+  const Side* s = Find(external);
+  return s ? s->contacting : 0;
+}
+
+bool NetworkFacts::DeviceContacted(const IpAddr& external, const IpAddr& device) const {
+  const Side* s = Find(external);
+  if (!s) return false;
+  // The other side is the only device the facts know about.
+  for (int i = 0; i < n_sides_; ++i) {
+    if (&sides_[i] == s) continue;
+    if (sides_[i].fingerprint == DeviceFingerprint(device)) return s->contacted_by_other;
+  }
+  ++misses_;
+  return false;
+}
+
+uint32_t NetworkFacts::DevicesContactingName(std::string_view host_name) const {
+  if (has_name_ && HostNameKey(host_name) == name_key_) return name_contacting_;
+  ++misses_;
+  return 0;
+}
+
+const IdsAlertFacts* NetworkFacts::AlertsOn(const IpAddr& external, Micros now) const {
+  const Side* s = Find(external);
+  if (!s || !s->has_alerts || now - s->alerts.last_time > NetworkStats::kAlertMemory) return nullptr;
+  return &s->alerts;
 }
 
 size_t NetworkStats::MemoryUsage() const {

@@ -27,30 +27,46 @@
 
 namespace vigil::detect {
 
-class NetworkStats {
+// IDS alerts that named one external address (Suricata: severity 1 is the most severe).
+struct IdsAlertFacts {
+  uint32_t count = 0;
+  int best_severity = 255;
+  uint64_t last_sid = 0;
+  Micros last_time = 0;
+};
+
+// What a model may ask about the network while it observes an event. NetworkStats answers
+// from the live tables; NetworkFacts answers for one event from a copy taken when the
+// engine observed it, so models on another thread see exactly what they would have seen
+// inline. Models ask only about the event's own addresses and host name.
+class NetworkView {
+ public:
+  virtual ~NetworkView() = default;
+  // Distinct internal devices that contacted this address before (the engine observes an
+  // event before the models see it, so a count of 1 means "only this device").
+  virtual uint32_t DevicesContacting(const IpAddr& external) const = 0;
+  virtual bool DeviceContacted(const IpAddr& external, const IpAddr& device) const = 0;
+  virtual uint32_t DevicesContactingName(std::string_view host_name) const = 0;
+  virtual uint32_t DeviceCount() const = 0;
+  // IDS alerts that named `external` within NetworkStats::kAlertMemory before `now`, or null.
+  virtual const IdsAlertFacts* AlertsOn(const IpAddr& external, Micros now) const = 0;
+};
+
+class NetworkStats final : public NetworkView {
  public:
   explicit NetworkStats(size_t max_keys = 2'000'000) : max_keys_(max_keys) {}
 
   // Learns from one enriched event (flows, http, tls, dns). Cheap: one or two hash lookups.
   void Observe(const Event& e);
 
-  // Distinct internal devices that contacted this address before (not counting the event
-  // being observed right now if the caller asks before Observe; the engine calls models
-  // after Observe, so a count of 1 means "only this device").
-  uint32_t DevicesContacting(const IpAddr& external) const;
-  bool DeviceContacted(const IpAddr& external, const IpAddr& device) const;
-  uint32_t DevicesContactingName(std::string_view host_name) const;
-  uint32_t DeviceCount() const { return static_cast<uint32_t>(devices_.size()); }
+  uint32_t DevicesContacting(const IpAddr& external) const override;
+  bool DeviceContacted(const IpAddr& external, const IpAddr& device) const override;
+  uint32_t DevicesContactingName(std::string_view host_name) const override;
+  uint32_t DeviceCount() const override { return static_cast<uint32_t>(devices_.size()); }
 
-  struct AlertFacts {
-    uint32_t count = 0;
-    int best_severity = 255;   // Suricata: 1 is the most severe
-    uint64_t last_sid = 0;
-    Micros last_time = 0;
-  };
+  using AlertFacts = IdsAlertFacts;
   static constexpr Micros kAlertMemory = 24 * kMicrosPerHour;
-  // IDS alerts that named `external` within kAlertMemory before `now`, or null.
-  const AlertFacts* AlertsOn(const IpAddr& external, Micros now) const;
+  const AlertFacts* AlertsOn(const IpAddr& external, Micros now) const override;
   static constexpr uint32_t kPopular = learn::SmallDistinct::kCap;
 
   size_t MemoryUsage() const;
@@ -70,6 +86,43 @@ class NetworkStats {
   absl::flat_hash_map<uint64_t, Micros> devices_;  // device fingerprint -> last seen
   absl::flat_hash_map<uint64_t, AlertFacts> alerts_;  // external address hash -> alerts
   size_t max_keys_;
+  friend class NetworkFacts;
+};
+
+// NetworkStats' answers about one event, copied when the engine observed it (Capture,
+// right after NetworkStats::Observe): the counts for its two addresses (an internal
+// address is never counted: only internal -> external contacts are), whether each side
+// had contacted the other, the IDS alerts on each, and the count for its host name (TLS
+// SNI, HTTP Host). A question about anything else is a model asking what it should not
+// (DCHECK-style: answered as unknown and counted in misses()).
+class NetworkFacts final : public NetworkView {
+ public:
+  void Capture(const NetworkStats& stats, const Event& e);
+
+  uint32_t DevicesContacting(const IpAddr& external) const override;
+  bool DeviceContacted(const IpAddr& external, const IpAddr& device) const override;
+  uint32_t DevicesContactingName(std::string_view host_name) const override;
+  uint32_t DeviceCount() const override { return device_count_; }
+  const IdsAlertFacts* AlertsOn(const IpAddr& external, Micros now) const override;
+  uint64_t misses() const { return misses_; }
+
+ private:
+  struct Side {
+    uint64_t key = 0;         // IpAddr::Hash of the address
+    uint32_t fingerprint = 0;  // DeviceFingerprint of the address
+    uint32_t contacting = 0;   // DevicesContacting
+    bool contacted_by_other = false;  // DeviceContacted(this, the other side)
+    bool has_alerts = false;
+    IdsAlertFacts alerts;
+  };
+  const Side* Find(const IpAddr& a) const;
+  Side sides_[2];
+  int n_sides_ = 0;
+  uint32_t device_count_ = 0;
+  uint64_t name_key_ = 0;
+  uint32_t name_contacting_ = 0;
+  bool has_name_ = false;
+  mutable uint64_t misses_ = 0;
 };
 
 // Evidence a network model adds when the sensor alerted on the external endpoint too: 3 bits
@@ -80,7 +133,7 @@ struct AlertEvidence {
   std::string reason;
   uint32_t alerts = 0;
 };
-AlertEvidence IdsAlertEvidence(const NetworkStats& net, const IpAddr& external, std::string_view external_text,
+AlertEvidence IdsAlertEvidence(const NetworkView& net, const IpAddr& external, std::string_view external_text,
                                Micros now);
 
 // 32-bit fingerprint of a device address, as stored in SmallDistinct.

@@ -53,5 +53,60 @@ TEST(NetworkStats, IdsAlertsOnAnAddressAreEvidenceForADay) {
   EXPECT_EQ(net.DevicesContacting(x), 0u);
 }
 
+// The facts copied for one event (what a model on the model thread reads) answer every
+// question about the event's own addresses and name as the live stats did at that moment,
+// stay as they were when later events change the stats, and count a question about
+// anything else as a miss.
+TEST(NetworkFacts, AnswerAsTheLiveStatsDidWhenTheEventWasObserved) {
+  EventFactory f;
+  NetworkStats net;
+  IdsAlertBody a;
+  a.signature_id = 2027863;
+  a.severity = 1;
+  net.Observe(f.Alert(kTestEpoch, "10.0.0.5", 50000, "45.143.200.10", 443, a));
+  net.Observe(f.Flow(kTestEpoch, "10.0.0.2", 5000, "45.143.200.10", 443));
+  Event out = f.Flow(kTestEpoch + kMicrosPerMinute, "10.0.0.5", 5001, "45.143.200.10", 443);
+  net.Observe(out);
+  NetworkFacts facts;
+  facts.Capture(net, out);
+  const IpAddr x = *IpAddr::Parse("45.143.200.10");
+  const IpAddr d = *IpAddr::Parse("10.0.0.5");
+  const Micros now = kTestEpoch + kMicrosPerMinute;
+  EXPECT_EQ(facts.DevicesContacting(x), 2u);
+  EXPECT_TRUE(facts.DeviceContacted(x, d));
+  EXPECT_EQ(facts.DeviceCount(), net.DeviceCount());
+  ASSERT_NE(facts.AlertsOn(x, now), nullptr);
+  EXPECT_EQ(facts.AlertsOn(x, now)->best_severity, 1);
+  EXPECT_EQ(IdsAlertEvidence(facts, x, "45.143.200.10", now).reason, IdsAlertEvidence(net, x, "45.143.200.10", now).reason);
+  EXPECT_EQ(facts.AlertsOn(x, kTestEpoch + NetworkStats::kAlertMemory + 1), nullptr);  // the same day rule
+  EXPECT_EQ(facts.DevicesContacting(d), 0u);  // the internal side
+  EXPECT_EQ(facts.misses(), 0u);
+
+  // Later events move the live stats, not the copy.
+  net.Observe(f.Flow(now, "10.0.0.9", 5000, "45.143.200.10", 443));
+  EXPECT_EQ(net.DevicesContacting(x), 3u);
+  EXPECT_EQ(facts.DevicesContacting(x), 2u);
+
+  // An inbound flow: the external originator's facts, and whether the device had called it.
+  Event in = f.Flow(now, "45.143.200.10", 4444, "10.0.0.7", 8080);
+  net.Observe(in);
+  facts.Capture(net, in);
+  EXPECT_EQ(facts.DevicesContacting(x), net.DevicesContacting(x));
+  EXPECT_FALSE(facts.DeviceContacted(x, *IpAddr::Parse("10.0.0.7")));
+  EXPECT_EQ(facts.misses(), 0u);
+
+  // A host name: the event's own SNI.
+  Event tls = f.Tls(now, "10.0.0.5", "45.143.200.10", 443, "Rare-Host.example.");
+  net.Observe(tls);
+  facts.Capture(net, tls);
+  EXPECT_EQ(facts.DevicesContactingName("rare-host.example"), 1u);
+  EXPECT_EQ(facts.misses(), 0u);
+
+  // Anything else is not in the copy: answered as unknown, and counted.
+  EXPECT_EQ(facts.DevicesContacting(*IpAddr::Parse("203.0.113.1")), 0u);
+  EXPECT_EQ(facts.DevicesContactingName("other.example"), 0u);
+  EXPECT_EQ(facts.misses(), 2u);
+}
+
 }  // namespace
 }  // namespace vigil::detect

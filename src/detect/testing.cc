@@ -1,6 +1,8 @@
 #include "detect/testing.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 namespace vigil::detect::harness {
@@ -143,7 +145,62 @@ Event EventFactory::Other(Micros t, EventKind kind, EventBody body, EntityRef en
   return e;
 }
 
-TestContext::TestContext(const ModelInfo& info) : info_(info), threshold_(info.default_threshold) {}
+// Answers from the live stats, and checks each answer against the copied facts.
+class TestContext::CheckedNetwork final : public NetworkView {
+ public:
+  CheckedNetwork(const NetworkStats& live, const NetworkFacts& facts) : live_(live), facts_(facts) {}
+  uint32_t DevicesContacting(const IpAddr& a) const override {
+    return Same("DevicesContacting(" + a.ToString() + ")", live_.DevicesContacting(a), facts_.DevicesContacting(a));
+  }
+  bool DeviceContacted(const IpAddr& a, const IpAddr& d) const override {
+    return Same("DeviceContacted(" + a.ToString() + ", " + d.ToString() + ")", live_.DeviceContacted(a, d),
+                facts_.DeviceContacted(a, d));
+  }
+  uint32_t DevicesContactingName(std::string_view n) const override {
+    return Same("DevicesContactingName(" + std::string(n) + ")", live_.DevicesContactingName(n),
+                facts_.DevicesContactingName(n));
+  }
+  uint32_t DeviceCount() const override { return Same("DeviceCount()", live_.DeviceCount(), facts_.DeviceCount()); }
+  const IdsAlertFacts* AlertsOn(const IpAddr& a, Micros now) const override {
+    const IdsAlertFacts* l = live_.AlertsOn(a, now);
+    const IdsAlertFacts* f = facts_.AlertsOn(a, now);
+    bool same = (l == nullptr) == (f == nullptr) &&
+                (!l || (l->count == f->count && l->best_severity == f->best_severity && l->last_sid == f->last_sid &&
+                        l->last_time == f->last_time));
+    Same("AlertsOn(" + a.ToString() + ")", same, true);
+    return l;
+  }
+
+ private:
+  template <typename T>
+  T Same(const std::string& what, T live, T copied) const {
+    if (live != copied) {
+      std::fprintf(stderr, "NetworkFacts differ from NetworkStats: %s is %s live but %s copied\n", what.c_str(),
+                   std::to_string(live).c_str(), std::to_string(copied).c_str());
+      std::abort();
+    }
+    return live;
+  }
+  const NetworkStats& live_;
+  const NetworkFacts& facts_;
+};
+
+TestContext::TestContext(const ModelInfo& info)
+    : info_(info), checked_(std::make_unique<CheckedNetwork>(network_, facts_)), threshold_(info.default_threshold) {}
+
+TestContext::~TestContext() = default;
+
+const NetworkView& TestContext::network() const {
+  if (in_feed_) return *checked_;
+  return network_;
+}
+
+void TestContext::BeginFacts(const Event& e) {
+  facts_.Capture(network_, e);
+  in_feed_ = true;
+}
+
+void TestContext::EndFacts() { in_feed_ = false; }
 
 bool TestContext::learning() const {
   if (forced_learning_) return learning_;
@@ -191,7 +248,9 @@ std::vector<Breach> TestContext::BreachesFor(std::string_view entity_id) const {
 void Feed(Model& model, TestContext& ctx, const Event& e) {
   ctx.set_now(e.time);
   ctx.mutable_network().Observe(e);
+  ctx.BeginFacts(e);
   if (model.info().kinds.contains(e.kind)) model.Observe(e, ctx);
+  ctx.EndFacts();
 }
 
 void Tick(Model& model, TestContext& ctx, Micros t, bool final) {

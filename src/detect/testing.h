@@ -83,11 +83,15 @@ class TestContext : public ModelContext {
  public:
   // Params start at their ModelInfo defaults; the threshold at info.default_threshold.
   explicit TestContext(const ModelInfo& info);
+  ~TestContext() override;
 
   Micros now() const override { return now_; }
   Micros history_start() const override { return history_start_; }
   bool learning() const override;
-  const NetworkStats& network() const override { return network_; }
+  // Inside Feed: a view that answers from the live stats and checks that the facts the
+  // engine copies for a model thread (NetworkFacts) give the same answer; a difference
+  // aborts the test with the question asked. Elsewhere: the live stats.
+  const NetworkView& network() const override;
   // Returns the value set with set_param, else the declared default. A name the model did
   // not declare returns 0 and is remembered in undeclared_params() (tests should assert it
   // stays empty: the engine only knows declared params).
@@ -112,6 +116,10 @@ class TestContext : public ModelContext {
   int threshold() const { return threshold_; }
 
   NetworkStats& mutable_network() { return network_; }
+  // Feed: copies the facts for `e` (after the stats observed it) and checks them until
+  // EndFacts.
+  void BeginFacts(const Event& e);
+  void EndFacts();
 
   struct Emitted {
     Breach breach;
@@ -127,8 +135,12 @@ class TestContext : public ModelContext {
   const std::vector<std::string>& undeclared_params() const { return undeclared_; }
 
  private:
+  class CheckedNetwork;
   ModelInfo info_;
   NetworkStats network_;
+  NetworkFacts facts_;
+  std::unique_ptr<CheckedNetwork> checked_;
+  bool in_feed_ = false;
   std::map<std::string, double, std::less<>> params_;
   std::vector<Emitted> emitted_;
   mutable std::vector<std::string> undeclared_;

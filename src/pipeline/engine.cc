@@ -1,10 +1,15 @@
 #include "pipeline/engine.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <iostream>
+#include <mutex>
 #include <set>
+#include <thread>
 
+#include "detect/network_stats.h"
 #include "learn/novelty.h"
 
 namespace vigil::pipeline {
@@ -14,55 +19,72 @@ constexpr char kCheckpointMagic[] = "VIGILCP2";
 constexpr size_t kMaxReportsPerCode = 5;  // per file and code, on stderr; all go to dead letter
 }  // namespace
 
-// The context one model sees; one per (shard, model), reused for every call.
+// One event (or tick) on its way to the models, and what they emitted on the way back.
+struct Engine::ModelItem {
+  Event* event = nullptr;  // null: a tick
+  Micros now = 0;          // the engine's event time at this point
+  Micros history_start = 0;
+  bool final = false;  // ticks: the end of input
+  // Model thread only: what NetworkStats said about the event when the engine observed it.
+  detect::NetworkFacts facts;
+  // Owned copies of the entity and peer strings (model thread only): enrichment may point
+  // them into its own tables, which later events change.
+  std::string entity_id, entity_name, peer_id, peer_name;
+};
+
+struct Engine::ModelOutput {
+  enum class Kind : uint8_t { kBreach, kSuppressedLearning, kAdvance };
+  Kind kind = Kind::kBreach;
+  size_t model = 0;  // index in Models (kBreach)
+  Micros now = 0;    // kAdvance
+  detect::Breach breach;
+};
+
+// The context one model sees; one per model, reused for every call. It reads the model
+// side's clock, never the engine thread's, and emits into the model side's output list.
 class Engine::Context : public detect::ModelContext {
  public:
-  Context(Engine* engine, detect::Model* model) : engine_(engine), model_(model) {
+  Context(const config::Config& cfg, Models* models, size_t index, detect::Model* model, Micros learning_period)
+      : models_(models), index_(index), learning_period_(learning_period) {
     const auto& info = model->info();
+    name_ = info.name;
     std::string base = "models." + info.name + ".";
-    threshold_ = engine->cfg_.Has(base + "threshold") ? engine->cfg_.GetNumber(base + "threshold")
-                                                      : info.default_threshold;
+    threshold_ = cfg.Has(base + "threshold") ? cfg.GetNumber(base + "threshold") : info.default_threshold;
     for (const auto& p : info.params) {
-      params_.emplace_back(p.name, engine->cfg_.Has(base + p.name)
-                                       ? engine->cfg_.GetNumber(base + p.name)
-                                       : p.default_value);
+      params_.emplace_back(p.name, cfg.Has(base + p.name) ? cfg.GetNumber(base + p.name) : p.default_value);
     }
-    enabled_ = !engine->cfg_.Has(base + "enabled") || engine->cfg_.GetBool(base + "enabled");
+    enabled_ = !cfg.Has(base + "enabled") || cfg.GetBool(base + "enabled");
   }
-  Micros now() const override { return engine_->now_; }
-  Micros history_start() const override { return engine_->history_start_; }
-  bool learning() const override {
-    return engine_->now_ < engine_->history_start_ + engine_->learning_period_;
-  }
-  const detect::NetworkStats& network() const override { return engine_->network_; }
+  Micros now() const override;
+  Micros history_start() const override;
+  bool learning() const override { return now() < history_start() + learning_period_; }
+  const detect::NetworkView& network() const override;
   double param(std::string_view name) const override {
     for (const auto& [k, v] : params_)
       if (k == name) return v;
     return 0;
   }
-  void Emit(detect::Breach breach) override {
-    if (breach.model.empty()) breach.model = model_->info().name;
-    if (learning()) {
-      ++engine_->stats_.suppressed_learning;
-      return;
-    }
-    engine_->Deliver(std::move(breach), model_->info(), threshold_);
-  }
+  void Emit(detect::Breach breach) override;
   bool enabled() const { return enabled_; }
+  double threshold() const { return threshold_; }
 
  private:
-  Engine* engine_;
-  detect::Model* model_;
+  Models* models_;
+  size_t index_;
+  Micros learning_period_;
+  std::string name_;
   double threshold_ = 60;
   std::vector<std::pair<std::string, double>> params_;
   bool enabled_ = true;
 };
 
-class Engine::Shard {
+// The model side: one instance of every enabled model. Touched by one thread at a time
+// (the model thread while it runs, else the engine thread).
+class Engine::Models {
  public:
-  explicit Shard(Engine* engine) {
+  Models(const config::Config& cfg, Micros learning_period, const detect::NetworkStats* live) : live_(live) {
     for (auto& m : detect::ModelCatalogue::Global().MakeAll()) {
-      auto ctx = std::make_unique<Context>(engine, m.get());
+      auto ctx = std::make_unique<Context>(cfg, this, models_.size(), m.get(), learning_period);
       if (!ctx->enabled()) continue;
       for (int k = 0; k < kEventKindCount; ++k) {
         if (m->info().kinds.contains(static_cast<EventKind>(k))) by_kind_[k].push_back(models_.size());
@@ -71,12 +93,40 @@ class Engine::Shard {
       contexts_.push_back(std::move(ctx));
     }
   }
-  void Observe(const Event& e) {
-    for (size_t i : by_kind_[static_cast<int>(e.kind)]) models_[i]->Observe(e, *contexts_[i]);
+  // Runs one item: every model that wants the event, or every model's Tick and the mark
+  // that event time advanced. What the models emit goes to `out`. Network facts come from
+  // the live NetworkStats inline, from the item's copy on the model thread.
+  void Handle(const ModelItem& item, std::vector<ModelOutput>& out, bool copied_facts) {
+    now_ = item.now;
+    history_start_ = item.history_start;
+    out_ = &out;
+    net_ = copied_facts ? static_cast<const detect::NetworkView*>(&item.facts) : live_;
+    if (item.event) {
+      const Event& e = *item.event;
+      for (size_t i : by_kind_[static_cast<int>(e.kind)]) models_[i]->Observe(e, *contexts_[i]);
+    } else {
+      for (size_t i = 0; i < models_.size(); ++i) models_[i]->Tick(*contexts_[i], item.final);
+      ModelOutput& o = out.emplace_back();
+      o.kind = ModelOutput::Kind::kAdvance;
+      o.now = item.now;
+    }
+    out_ = nullptr;
   }
-  void Tick(bool final) {
-    for (size_t i = 0; i < models_.size(); ++i) models_[i]->Tick(*contexts_[i], final);
+  void Emit(size_t index, detect::Breach breach) {
+    ModelOutput& o = out_->emplace_back();
+    o.model = index;
+    if (contexts_[index]->learning()) {
+      o.kind = ModelOutput::Kind::kSuppressedLearning;
+      return;
+    }
+    o.breach = std::move(breach);
   }
+  const detect::ModelInfo& info(size_t i) const { return models_[i]->info(); }
+  double threshold(size_t i) const { return contexts_[i]->threshold(); }
+  Micros now() const { return now_; }
+  Micros history_start() const { return history_start_; }
+  const detect::NetworkView& network() const { return *net_; }
+
   void Save(learn::StateWriter& w) const {
     w.U64(models_.size());
     for (const auto& m : models_) {
@@ -107,9 +157,141 @@ class Engine::Shard {
   }
 
  private:
+  const detect::NetworkStats* live_;
+  const detect::NetworkView* net_ = nullptr;
   std::vector<std::unique_ptr<detect::Model>> models_;
   std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<size_t> by_kind_[kEventKindCount];
+  Micros now_ = INT64_MIN;
+  Micros history_start_ = INT64_MIN;
+  std::vector<ModelOutput>* out_ = nullptr;
+};
+
+Micros Engine::Context::now() const { return models_->now(); }
+Micros Engine::Context::history_start() const { return models_->history_start(); }
+const detect::NetworkView& Engine::Context::network() const { return models_->network(); }
+void Engine::Context::Emit(detect::Breach breach) {
+  if (breach.model.empty()) breach.model = name_;
+  models_->Emit(index_, std::move(breach));
+}
+
+// The model thread: takes batches of items from the engine thread, runs them through the
+// model side, and gives them back with their outputs, in order. A fixed set of batches
+// circulates (filling -> todo -> done -> free), so a slow model side holds the engine
+// thread back instead of queueing without bound, and nothing is allocated per batch.
+class Engine::ModelThread {
+ public:
+  static constexpr size_t kBatchItems = 512;
+  static constexpr size_t kBatches = 8;
+  struct Batch {
+    std::vector<ModelItem> items = std::vector<ModelItem>(kBatchItems);
+    size_t used = 0;
+    uint64_t last_seq = 0;  // the last event handed over in this batch
+    std::vector<ModelOutput> outputs;
+  };
+
+  explicit ModelThread(Models* models) : models_(models) {
+    for (size_t i = 0; i < kBatches; ++i) {
+      batches_.push_back(std::make_unique<Batch>());
+      free_.push_back(batches_.back().get());
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ModelThread() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_one();
+    thread_.join();
+  }
+
+  // Engine thread: the next free item of the batch being filled. May wait for a batch,
+  // delivering finished ones through `deliver` meanwhile.
+  template <typename Deliver>
+  ModelItem& Slot(Deliver&& deliver) {
+    if (!filling_) {
+      while (free_.empty()) WaitDone(deliver);
+      filling_ = free_.back();
+      free_.pop_back();
+      filling_->used = 0;
+      filling_->outputs.clear();
+    }
+    return filling_->items[filling_->used];
+  }
+  // Engine thread: the slot is filled; a full batch goes to the model thread.
+  template <typename Deliver>
+  void Commit(uint64_t seq, Deliver&& deliver) {
+    filling_->last_seq = seq;
+    if (++filling_->used == kBatchItems) Submit();
+    TakeDone(deliver, false);
+  }
+  // Engine thread: hands over the partial batch and waits until every batch is done.
+  template <typename Deliver>
+  void Drain(Deliver&& deliver) {
+    if (filling_ && filling_->used > 0) Submit();
+    if (filling_) {  // an empty batch being filled goes back to the free list
+      free_.push_back(filling_);
+      filling_ = nullptr;
+    }
+    while (free_.size() < kBatches) WaitDone(deliver);
+  }
+
+ private:
+  void Submit() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      todo_.push_back(filling_);
+    }
+    filling_ = nullptr;
+    work_cv_.notify_one();
+  }
+  template <typename Deliver>
+  void WaitDone(Deliver& deliver) {
+    TakeDone(deliver, true);
+  }
+  // Delivers finished batches in order; with `wait`, waits for at least one.
+  template <typename Deliver>
+  void TakeDone(Deliver& deliver, bool wait) {
+    std::deque<Batch*> done;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (wait) done_cv_.wait(lock, [&] { return !done_.empty(); });
+      done.swap(done_);
+    }
+    for (Batch* b : done) {
+      deliver(b->outputs, b->last_seq);
+      free_.push_back(b);
+    }
+  }
+  void Loop() {
+    for (;;) {
+      Batch* b = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_cv_.wait(lock, [&] { return stop_ || !todo_.empty(); });
+        if (todo_.empty()) return;  // stop_, and nothing left
+        b = todo_.front();
+        todo_.pop_front();
+      }
+      for (size_t i = 0; i < b->used; ++i) models_->Handle(b->items[i], b->outputs, true);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.push_back(b);
+      }
+      done_cv_.notify_one();
+    }
+  }
+
+  Models* models_;
+  std::vector<std::unique_ptr<Batch>> batches_;
+  std::vector<Batch*> free_;  // engine thread only
+  Batch* filling_ = nullptr;  // engine thread only
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Batch*> todo_, done_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 nlohmann::json EngineStats::ToJson() const {
@@ -149,7 +331,10 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
               << " is not supported yet (models that learn per peer would split their history); using 1\n";
     shards = 1;
   }
-  for (int i = 0; i < shards; ++i) shards_.push_back(std::make_unique<Shard>(this));
+  models_ = std::make_unique<Models>(cfg, learning_period_, &network_);
+  use_model_thread_ = cfg.GetBool("engine.model_thread");
+  inline_item_ = std::make_unique<ModelItem>();
+  inline_outputs_ = std::make_unique<std::vector<ModelOutput>>();
   YAML::Node allow = cfg.Node("allow");
   if (allow.IsSequence()) {
     for (const auto& a : allow) {
@@ -165,6 +350,7 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
 }
 
 Engine::~Engine() {
+  StopModelThread();
   if (dead_letter_) std::fclose(dead_letter_);
 }
 
@@ -274,11 +460,12 @@ Status Engine::Restore(const store::Checkpoint& cp) {
   now_ = r.I64();
   history_start_ = r.I64();
   next_tick_ = r.I64();
+  Sync();
   network_.Load(r);
   enricher_.Load(r);
   uint64_t nshards = r.Count(1024);
-  if (nshards != shards_.size()) return InvalidArgument("checkpoint has a different shard count");
-  for (auto& s : shards_) VIGIL_RETURN_IF_ERROR(s->Load(r));
+  if (nshards != 1) return InvalidArgument("checkpoint has a different shard count");
+  VIGIL_RETURN_IF_ERROR(models_->Load(r));
   std::string extra = r.Str();
   if (!r.ok()) return Corrupt("checkpoint state is truncated");
   if (out_.load_extra && !extra.empty()) {
@@ -313,6 +500,7 @@ store::Checkpoint Engine::MakeCheckpoint() {
       s->Pop();
     }
   }
+  Sync();  // the models have seen all of it, and their outputs are delivered
   learn::StateWriter w;
   w.Str(kCheckpointMagic);
   w.I64(now_);
@@ -320,8 +508,8 @@ store::Checkpoint Engine::MakeCheckpoint() {
   w.I64(next_tick_);
   network_.Save(w);
   enricher_.Save(w);
-  w.U64(shards_.size());
-  for (const auto& s : shards_) s->Save(w);
+  w.U64(1);  // shards
+  models_->Save(w);
   learn::StateWriter extra;
   if (out_.save_extra) out_.save_extra(extra);
   w.Str(extra.data());
@@ -419,14 +607,82 @@ void Engine::Process(Event& e) {
     peer = TouchEntity(e.peer, e.time);
   if (e.kind == EventKind::kFlow) LearnRole(e, entity, peer);
   if (out_.on_event) out_.on_event(e);
-  size_t shard = 0;
-  if (shards_.size() > 1) shard = learn::HashValue(e.entity.id) % shards_.size();
-  shards_[shard]->Observe(e);
+  ToModels(&e, false);
 }
 
-void Engine::Tick(bool final) {
-  for (auto& s : shards_) s->Tick(final);
-  if (out_.on_advance) out_.on_advance(now_);
+void Engine::Tick(bool final) { ToModels(nullptr, final); }
+
+void Engine::ToModels(Event* e, bool final) {
+  if (e) ++submitted_seq_;
+  auto deliver = [this](std::vector<ModelOutput>& outputs, uint64_t done_seq) {
+    DeliverOutputs(outputs, done_seq);
+  };
+  ModelItem& item = model_thread_ ? model_thread_->Slot(deliver) : *inline_item_;
+  item.event = e;
+  item.now = now_;
+  item.history_start = history_start_;
+  item.final = final;
+  if (!model_thread_) {
+    inline_outputs_->clear();
+    models_->Handle(item, *inline_outputs_, false);
+    DeliverOutputs(*inline_outputs_, submitted_seq_);
+    return;
+  }
+  if (e) {
+    // The event stays in its chunk (the stream keeps the chunk until the model thread is
+    // done with it); only the entity strings move into the item.
+    item.entity_id.assign(e->entity.id);
+    item.entity_name.assign(e->entity.name);
+    item.peer_id.assign(e->peer.id);
+    item.peer_name.assign(e->peer.name);
+    e->entity.id = item.entity_id;
+    e->entity.name = item.entity_name;
+    e->peer.id = item.peer_id;
+    e->peer.name = item.peer_name;
+    item.facts.Capture(network_, *e);
+  }
+  model_thread_->Commit(submitted_seq_, deliver);
+}
+
+void Engine::DeliverOutputs(std::vector<ModelOutput>& outputs, uint64_t done_seq) {
+  for (ModelOutput& o : outputs) {
+    switch (o.kind) {
+      case ModelOutput::Kind::kBreach:
+        Deliver(std::move(o.breach), models_->info(o.model), models_->threshold(o.model));
+        break;
+      case ModelOutput::Kind::kSuppressedLearning:
+        ++stats_.suppressed_learning;
+        break;
+      case ModelOutput::Kind::kAdvance:
+        if (out_.on_advance) out_.on_advance(o.now);
+        break;
+    }
+  }
+  if (model_thread_)
+    for (auto& s : streams_) s->Reclaim(done_seq);
+}
+
+void Engine::Sync() {
+  if (!model_thread_) return;
+  model_thread_->Drain([this](std::vector<ModelOutput>& outputs, uint64_t done_seq) {
+    DeliverOutputs(outputs, done_seq);
+  });
+}
+
+void Engine::StartModelThread() {
+  if (model_thread_ || !use_model_thread_) return;
+  model_thread_ = std::make_unique<ModelThread>(models_.get());
+  for (auto& s : streams_) s->set_retire_tag(&submitted_seq_);
+}
+
+void Engine::StopModelThread() {
+  if (!model_thread_) return;
+  Sync();
+  model_thread_.reset();
+  for (auto& s : streams_) {
+    s->set_retire_tag(nullptr);
+    s->Reclaim(UINT64_MAX);
+  }
 }
 
 bool Engine::AllowListed(const detect::Breach& b, std::string* reason) const {
@@ -477,6 +733,7 @@ void Engine::Deliver(detect::Breach b, const detect::ModelInfo& info, double thr
 }
 
 Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& on_idle) {
+  StartModelThread();
   // K-way merge of the streams by event time. Streams are few (one per log type and
   // input), so a linear scan for the minimum beats a heap.
   std::vector<Stream*> live;
@@ -503,6 +760,7 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
       // Replay: every stream is finished. Follow: nothing new yet; wait, and now and then
       // look for files that rotation or a sync job added.
       if (!follow_) break;
+      Sync();  // breaches of what was read so far go out before waiting
       if (on_idle) on_idle();
       if (++idle_rounds % 20 == 0) Rescan();
       continue;
@@ -514,6 +772,7 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
   if (!follow_ || (stop && stop->load())) {
     Tick(true);
   }
+  StopModelThread();
   UpdateFormatCounts();
   return Status::Ok();
 }
@@ -556,10 +815,9 @@ std::vector<store::RejectCount> Engine::TakeRejectCounts() {
   return out;
 }
 
-size_t Engine::ModelMemoryUsage() const {
-  size_t s = network_.MemoryUsage() + entities_.capacity() * 96;
-  for (const auto& sh : shards_) s += sh->MemoryUsage();
-  return s;
+size_t Engine::ModelMemoryUsage() {
+  Sync();
+  return network_.MemoryUsage() + models_->MemoryUsage() + entities_.capacity() * 96;
 }
 
 }  // namespace vigil::pipeline

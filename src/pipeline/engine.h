@@ -1,15 +1,28 @@
 // Engine: the event-time pipeline of ARCHITECTURE.md, wired in one direction:
-//   streams (ingest) -> merge by event time -> enrich -> network stats -> models (detect)
+//   streams (ingest) -> merge by event time -> enrich -> entities, event log
+//   -> network stats -> models (detect)
 //   -> thresholds, weak signals, allow list, learning period -> breach outputs.
 //
-// Learned state lives in a shard: a full set of model instances, touched only by the engine
-// thread. The shard boundary is where more threads would go, but only one shard is run
-// today (engine.shards other than 1 is refused with a warning): shards split events by
-// entity, while some models learn per peer (new-user-agent-to-internal-server per server),
-// and every model reads NetworkStats, which the engine updates per event. More threads
-// need per-model shard keys, per-event snapshots of the network facts, and breaches merged
-// back in event-time order. Network-wide facts (NetworkStats) are kept once and updated
-// before models see an event.
+// Two threads share the work when `engine.model_thread` is on (the default):
+//   - the engine thread (the caller of Run) reads, decodes, merges, enriches, keeps the
+//     entity table and NetworkStats, feeds the event log, and delivers every output;
+//   - the model thread runs every model on batches of events the engine thread hands over,
+//     each with a copy of what NetworkStats said about it (detect::NetworkFacts), and hands
+//     back what the models emitted (breaches, and the "event time advanced" marks of
+//     ticks) in the order they were emitted.
+// The engine thread delivers those outputs in that order, so the breaches, their order
+// and everything downstream (analyst, respond, store) are exactly what one thread gives;
+// tests compare the two (and detect::testing checks the copied facts against the live
+// stats in every model test). Events stay where the decoder put them: a stream keeps a chunk
+// until the model thread is done with every event in it (Stream::Reclaim). Entity and peer
+// strings, which enrichment may point into tables it later changes, are copied with the
+// event. Checkpoints, idle moments in follow mode and the end of input wait for the model
+// thread to finish (Sync), so state and positions always agree.
+//
+// Model state is one set of model instances (the architecture's shard). engine.shards other
+// than 1 is refused with a warning: shards split events by entity, while some models learn
+// per peer (new-user-agent-to-internal-server per server). More model threads need
+// per-model shard keys.
 //
 // The engine never reads the wall clock for logic: time is the events' time. A replay
 // of a month takes seconds and gives the same breaches as living through it.
@@ -93,14 +106,18 @@ class Engine : public RejectSink {
   const EngineStats& stats() const { return stats_; }
   const std::vector<InputFile>& files() const { return files_; }
   Micros now() const { return now_; }
-  size_t ModelMemoryUsage() const;
+  // Waits for the model thread, so call it between Runs or from on_idle.
+  size_t ModelMemoryUsage();
 
   // RejectSink
   void OnReject(const InputFile& file, const ingest::Reject& r) override;
 
  private:
-  class Shard;
+  class Models;
   class Context;
+  class ModelThread;
+  struct ModelItem;
+  struct ModelOutput;
   struct EntityState {
     std::string type;
     std::string name;
@@ -121,6 +138,15 @@ class Engine : public RejectSink {
   void LearnRole(const Event& e, EntityState* entity, EntityState* peer);
   static std::string RoleOf(const EntityState& s);
   void Tick(bool final);
+  // Hands one event (or, with null, a tick) to the models: inline, or queued for the
+  // model thread.
+  void ToModels(Event* e, bool final);
+  // Delivers what the models emitted, in order; then frees the chunks they are done with.
+  void DeliverOutputs(std::vector<ModelOutput>& outputs, uint64_t done_seq);
+  // Waits until the model thread has finished everything handed to it, and delivers.
+  void Sync();
+  void StartModelThread();
+  void StopModelThread();
   void UpdateFormatCounts();
   void Deliver(detect::Breach b, const detect::ModelInfo& info, double threshold);
   bool AllowListed(const detect::Breach& b, std::string* reason) const;
@@ -135,8 +161,8 @@ class Engine : public RejectSink {
   std::vector<std::string> specs_;
   std::map<std::string, Stream*> stream_by_key_;
   enrich::Enricher enricher_;
-  detect::NetworkStats network_;
-  std::vector<std::unique_ptr<Shard>> shards_;
+  detect::NetworkStats network_;  // engine thread; models see it live or as NetworkFacts
+  std::unique_ptr<Models> models_;  // the model side
   absl::flat_hash_map<std::string, EntityState> entities_;
   std::map<std::tuple<uint32_t, std::string>, store::RejectCount> reject_counts_;
   std::map<std::tuple<uint32_t, std::string>, uint64_t> reject_reported_;
@@ -153,6 +179,11 @@ class Engine : public RejectSink {
   Micros next_tick_ = INT64_MIN;
   int weak_score_ = 30;
   bool follow_ = false;
+  bool use_model_thread_ = true;
+  uint64_t submitted_seq_ = 0;  // events handed to the models so far
+  std::unique_ptr<ModelItem> inline_item_;
+  std::unique_ptr<std::vector<ModelOutput>> inline_outputs_;
+  std::unique_ptr<ModelThread> model_thread_;  // declared last: stopped before the streams go
 };
 
 }  // namespace vigil::pipeline

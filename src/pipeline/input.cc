@@ -402,13 +402,27 @@ void Stream::Pop() {
   while (!live_chunks_.empty() && live_chunks_.front()->remaining == 0) {
     std::unique_ptr<Chunk> c = std::move(live_chunks_.front());
     live_chunks_.pop_front();
-    if (free_chunks_.size() < kMaxFreeChunks) {
-      c->events.clear();
-      c->decoder.reset();
-      c->remaining = 0;
-      free_chunks_.push_back(std::move(c));
+    if (retire_tag_) {
+      retired_.emplace_back(*retire_tag_, std::move(c));
+    } else {
+      Recycle(std::move(c));
     }
   }
+}
+
+void Stream::Reclaim(uint64_t done) {
+  while (!retired_.empty() && retired_.front().first <= done) {
+    Recycle(std::move(retired_.front().second));
+    retired_.pop_front();
+  }
+}
+
+void Stream::Recycle(std::unique_ptr<Chunk> c) {
+  if (free_chunks_.size() >= kMaxFreeChunks) return;  // freed
+  c->events.clear();
+  c->decoder.reset();
+  c->remaining = 0;
+  free_chunks_.push_back(std::move(c));
 }
 
 }  // namespace vigil::pipeline

@@ -81,6 +81,14 @@ class Stream {
   // Releases every held event (ends the reorder wait): at end of input, before a checkpoint.
   void FlushHeld();
 
+  // While another thread still reads popped events (the engine's model thread), a chunk
+  // whose events are all popped is kept, tagged with the value of `*tag` at that moment
+  // (the engine's count of events handed over), until Reclaim says that many are done.
+  // Null (the default): chunks are reused as soon as their last event is popped.
+  void set_retire_tag(const uint64_t* tag) { retire_tag_ = tag; }
+  // Reuses or frees the kept chunks whose tag is at most `done`.
+  void Reclaim(uint64_t done);
+
   // Follow mode: keep polling the current file for growth and the path for rotation.
   void set_follow(bool follow) { follow_ = follow; }
   // Follow mode: a file found by a rescan joins the end of the stream.
@@ -116,6 +124,7 @@ class Stream {
   bool CurrentFileRotated();
   bool Fill();  // reads and decodes one chunk; false when nothing was read
   void Release(Micros upto, bool all);
+  void Recycle(std::unique_ptr<Chunk> c);
 
   std::vector<InputFile>* table_;
   std::vector<uint32_t> files_;
@@ -136,6 +145,8 @@ class Stream {
   std::deque<std::unique_ptr<Chunk>> live_chunks_;
   static constexpr size_t kMaxFreeChunks = 2;
   std::vector<std::unique_ptr<Chunk>> free_chunks_;  // recycled, capacity kept
+  const uint64_t* retire_tag_ = nullptr;
+  std::deque<std::pair<uint64_t, std::unique_ptr<Chunk>>> retired_;  // (tag, chunk)
   std::vector<Held> held_;    // sorted by time, not yet released
   std::vector<Held> ready_;   // released, in order
   size_t ready_pos_ = 0;
