@@ -107,6 +107,34 @@ TEST(Replay, TruncatedGzipKeepsWhatWasReadAndReportsTheCut) {
   EXPECT_TRUE(s["rejects_by_code"].contains("truncated-gzip")) << s.dump();
 }
 
+// Each device's first flow goes to an internal peer never seen before, so adding the peer
+// grows the entity table now and then, while the device's own entry is in use: every one
+// of the 20 connections each device started still counts, and all 300 are workstations.
+// (Before the fix, the count went through a pointer the growth had freed.)
+TEST(Replay, RolesCountEveryConnectionWhileNewPeersGrowTheEntityTable) {
+  TempDir tmp;
+  std::string text = kConnHeader;
+  double ts = 1700000000;
+  for (int d = 0; d < 300; ++d) {
+    const std::string dev = "10.1." + std::to_string(d / 200) + "." + std::to_string(d % 200 + 1);
+    const std::string peer = "10.2." + std::to_string(d / 200) + "." + std::to_string(d % 200 + 1);
+    for (int i = 0; i < 20; ++i) text += ConnLine(ts += 0.5, dev, peer, 8080);
+  }
+  WriteFile(tmp.path() + "/conn.log", text);
+  auto r = RunVigil("replay --quiet --state " + tmp.path() + "/state " + tmp.path() + "/conn.log");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto st = store::OpenSqliteStore(tmp.path() + "/state");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  int workstations = 0;
+  for (int d = 0; d < 300; ++d) {
+    auto e = (*st)->GetEntity("10.1." + std::to_string(d / 200) + "." + std::to_string(d % 200 + 1));
+    ASSERT_TRUE(e.ok() && e->has_value()) << d;
+    EXPECT_EQ((*e)->role, "workstation") << (*e)->id;
+    workstations += (*e)->role == "workstation";
+  }
+  EXPECT_EQ(workstations, 300);
+}
+
 TEST(Replay, MissingInputOrBadConfigIsTheOnlyFailure) {
   TempDir tmp;
   EXPECT_NE(RunVigil("replay --state " + tmp.path() + " /nonexistent/conn.log").exit_code, 0);

@@ -603,8 +603,16 @@ void Engine::Process(Event& e) {
   network_.Observe(e);
   EntityState* entity = TouchEntity(e.entity, e.time);
   EntityState* peer = nullptr;
-  if (e.peer.type == EntityType::kDevice || e.peer.type == EntityType::kIdentity)
+  if (e.peer.type == EntityType::kDevice || e.peer.type == EntityType::kIdentity) {
+    const size_t before = entities_.size();
     peer = TouchEntity(e.peer, e.time);
+    // A new peer may have grown the table, which moves every entry: find the entity again
+    // (found under ThreadSanitizer: LearnRole wrote through the stale pointer).
+    if (entity && entities_.size() != before) {
+      auto it = entities_.find(absl::string_view(e.entity.id.data(), e.entity.id.size()));
+      entity = it == entities_.end() ? nullptr : &it->second;
+    }
+  }
   if (e.kind == EventKind::kFlow) LearnRole(e, entity, peer);
   if (out_.on_event) out_.on_event(e);
   ToModels(&e, false);
