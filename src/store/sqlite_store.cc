@@ -424,8 +424,28 @@ Result<std::optional<EntityRecord>> SqliteStore::GetEntityLocked(const std::stri
 Status SqliteStore::UpsertEntities(const std::vector<EntityRecord>& entities) {
   std::vector<EntityRecord> batch = CoalesceEntities(entities);
   std::lock_guard lock(mu_);
+  auto bind = [](Stmt& s, const EntityRecord& rec) {
+    s.Text(rec.id).Text(rec.type).Text(rec.name).Text(StringsToJsonText(rec.addresses));
+    s.Text(StringsToJsonText(rec.names)).Int(rec.first_seen).Int(rec.last_seen).Text(rec.role);
+    s.Text(StringsToJsonText(rec.tags)).Int(static_cast<int64_t>(rec.events));
+    if (rec.facts.is_object() && rec.facts.empty()) {
+      s.Text("{}");
+    } else {
+      s.Json(rec.facts);
+    }
+  };
   return InTransaction([&]() -> Status {
+    // Most entities of a batch are new the first time a process flushes them (a replay
+    // into a fresh state folder: all of them): each is first inserted if its id is free,
+    // and only a taken id costs the read, merge and replace.
+    VIGIL_PREPARE(insert, std::string("INSERT INTO entities (") + kEntityCols +
+                              ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                              "ON CONFLICT(id) DO NOTHING");
     for (auto& add : batch) {
+      insert.Reset();
+      bind(insert, add);
+      VIGIL_RETURN_IF_ERROR(insert.Run("insert entity"));
+      if (sqlite3_changes(db_) == 1) continue;
       auto existing = GetEntityLocked(add.id);
       if (!existing.ok()) return existing.status();
       EntityRecord rec;
@@ -437,9 +457,7 @@ Status SqliteStore::UpsertEntities(const std::vector<EntityRecord>& entities) {
       }
       VIGIL_PREPARE(s, std::string("INSERT OR REPLACE INTO entities (") + kEntityCols +
                            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-      s.Text(rec.id).Text(rec.type).Text(rec.name).Text(StringsToJsonText(rec.addresses));
-      s.Text(StringsToJsonText(rec.names)).Int(rec.first_seen).Int(rec.last_seen).Text(rec.role);
-      s.Text(StringsToJsonText(rec.tags)).Int(static_cast<int64_t>(rec.events)).Json(rec.facts);
+      bind(s, rec);
       VIGIL_RETURN_IF_ERROR(s.Run("upsert entity"));
     }
     return Status::Ok();
