@@ -350,7 +350,10 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
 }
 
 Engine::~Engine() {
-  StopModelThread();
+  // Run always stops the model thread; if it is still running here, Run did not finish and
+  // its outputs have nobody left to go to: the thread finishes what it holds and is joined
+  // before the streams (and the events it reads) go.
+  model_thread_.reset();
   if (dead_letter_) std::fclose(dead_letter_);
 }
 
@@ -534,9 +537,9 @@ store::Checkpoint Engine::MakeCheckpoint() {
 
 Engine::EntityState* Engine::TouchEntity(const EntityRef& ref, Micros t) {
   if (ref.empty() || ref.id.empty()) return nullptr;
-  auto it = entities_.find(absl::string_view(ref.id.data(), ref.id.size()));
-  if (it == entities_.end()) {
-    it = entities_.emplace(std::string(ref.id), EntityState{}).first;
+  // One hash and probe for both the lookup and the insert (the key is made only when new).
+  auto [it, inserted] = entities_.try_emplace(absl::string_view(ref.id.data(), ref.id.size()));
+  if (inserted) {
     it->second.type = EntityTypeName(ref.type);
     it->second.first_seen = t;
   }
