@@ -6,7 +6,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +20,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include "core/hash.h"
+#include "store/crc32.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
@@ -118,9 +118,7 @@ size_t RowSize(const char* p, size_t n, bool check_crc) {
   size_t strings = 0;
   for (int i = 0; i < 6; ++i) strings += Load<uint16_t>(q + 32 + 2 * i);
   if (kFixed + strings != size) return 0;
-  if (check_crc &&
-      crc32(0, reinterpret_cast<const Bytef*>(q), static_cast<uInt>(size)) != crc)
-    return 0;
+  if (check_crc && Crc32(q, size) != crc) return 0;
   return kRowHeader + size;
 }
 
@@ -158,7 +156,7 @@ void EncodeRow(const EventRecord& e, std::string& out) {
   Store<uint64_t>(out, e.bytes);
   for (const auto& f : fields) Store<uint16_t>(out, static_cast<uint16_t>(f.size()));
   for (const auto& f : fields) out.append(f);
-  uint32_t crc = crc32(0, reinterpret_cast<const Bytef*>(out.data() + at + kRowHeader), static_cast<uInt>(size));
+  uint32_t crc = Crc32(out.data() + at + kRowHeader, size);
   std::memcpy(out.data() + at + 4, &crc, 4);
 }
 
