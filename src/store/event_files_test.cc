@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "store/store_internal.h"
@@ -164,6 +165,45 @@ TEST_F(EventFilesTest, IdsThatShareAHashAreToldApartByTheirText) {
   auto counts = f->Counts("10.0.0.5", kMicrosPerDay, 0, 0);
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->front().second, 3u);
+}
+
+// A sealed segment big enough for the bucketed key sort (SortKeys: 16,384 keys and more),
+// with one busy device, many quiet ones, and rows out of time order: every entity's and
+// every peer's rows come back, newest first, exactly as a scan of what was written says.
+TEST_F(EventFilesTest, ABigSealedSegmentAnswersEveryEntityAndPeerExactly) {
+  SetEventSegmentRowsForTest(40'000);
+  auto f = OpenOrDie();
+  std::vector<EventRecord> all;
+  uint64_t lcg = 12345;
+  for (int i = 0; i < 40'000; ++i) {
+    lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int device = i % 3 == 0 ? 0 : static_cast<int>((lcg >> 33) % 2000) + 1;  // device 0 is busy
+    const int peer = static_cast<int>((lcg >> 20) % 500);
+    EventRecord r = Row(i, "10.0." + std::to_string(device / 250) + "." + std::to_string(device % 250),
+                        "198.51." + std::to_string(peer / 250) + "." + std::to_string(peer % 250));
+    r.time -= static_cast<Micros>((lcg >> 50) % 30) * kMicrosPerMinute;  // up to 30 min late
+    all.push_back(r);
+  }
+  for (size_t at = 0; at < all.size(); at += 5000)
+    ASSERT_TRUE(f->Put(std::vector<EventRecord>(all.begin() + at, all.begin() + at + 5000)).ok());
+  ASSERT_TRUE(std::filesystem::exists(events() + "/1.idx"));  // sealed at 40,000
+  auto expect = [&](const std::string& who) {
+    std::vector<std::pair<Micros, std::string>> want;
+    for (const auto& r : all)
+      if (r.entity == who || r.peer == who) want.emplace_back(r.time, r.uid);
+    std::stable_sort(want.begin(), want.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    return want;
+  };
+  for (const std::string who : {"10.0.0.0", "10.0.0.7", "10.0.7.249", "198.51.0.3", "198.51.1.249"}) {
+    auto got = All(*f, who);
+    auto want = expect(who);
+    ASSERT_EQ(got.size(), want.size()) << who;
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].time, want[i].first) << who << " #" << i;
+    std::multiset<std::string> got_uids, want_uids;
+    for (const auto& g : got) got_uids.insert(g.uid);
+    for (const auto& w : want) want_uids.insert(w.second);
+    EXPECT_EQ(got_uids, want_uids) << who;
+  }
 }
 
 TEST_F(EventFilesTest, AFailedWriteLeavesNoKeysBehindAndTheNextBatchGoesOn) {
