@@ -195,6 +195,8 @@ class Engine::ModelThread {
       batches_.push_back(std::make_unique<Batch>());
       free_.push_back(batches_.back().get());
     }
+    done_.reserve(kBatches);
+    taken_.reserve(kBatches);
     thread_ = std::thread([this] { Loop(); });
   }
   ~ModelThread() {
@@ -219,11 +221,13 @@ class Engine::ModelThread {
     }
     return filling_->items[filling_->used];
   }
-  // Engine thread: the slot is filled; a full batch goes to the model thread.
+  // Engine thread: the slot is filled; a full batch goes to the model thread, and what it
+  // finished meanwhile is delivered (only then: per event this would be a lock).
   template <typename Deliver>
   void Commit(uint64_t seq, Deliver&& deliver) {
     filling_->last_seq = seq;
-    if (++filling_->used == kBatchItems) Submit();
+    if (++filling_->used < kBatchItems) return;
+    Submit();
     TakeDone(deliver, false);
   }
   // Engine thread: hands over the partial batch and waits until every batch is done.
@@ -253,13 +257,13 @@ class Engine::ModelThread {
   // Delivers finished batches in order; with `wait`, waits for at least one.
   template <typename Deliver>
   void TakeDone(Deliver& deliver, bool wait) {
-    std::deque<Batch*> done;
+    taken_.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (wait) done_cv_.wait(lock, [&] { return !done_.empty(); });
-      done.swap(done_);
+      taken_.swap(done_);
     }
-    for (Batch* b : done) {
+    for (Batch* b : taken_) {
       deliver(b->outputs, b->last_seq);
       free_.push_back(b);
     }
@@ -289,7 +293,9 @@ class Engine::ModelThread {
   Batch* filling_ = nullptr;  // engine thread only
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  std::deque<Batch*> todo_, done_;
+  std::deque<Batch*> todo_;
+  std::vector<Batch*> done_;   // in the order the model thread finished them
+  std::vector<Batch*> taken_;  // engine thread: done_ swapped out, being delivered
   bool stop_ = false;
   std::thread thread_;
 };
