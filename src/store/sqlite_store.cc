@@ -175,6 +175,11 @@ class Stmt {
     sqlite3_bind_text(s_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // Text that stays valid until the statement has run (no copy).
+  Stmt& TextStatic(std::string_view v) {
+    sqlite3_bind_text(s_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
   Stmt& Blob(std::string_view v) {
     sqlite3_bind_blob(s_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
@@ -424,15 +429,16 @@ Result<std::optional<EntityRecord>> SqliteStore::GetEntityLocked(const std::stri
 Status SqliteStore::UpsertEntities(const std::vector<EntityRecord>& entities) {
   std::vector<EntityRecord> batch = CoalesceEntities(entities);
   std::lock_guard lock(mu_);
-  auto bind = [](Stmt& s, const EntityRecord& rec) {
-    s.Text(rec.id).Text(rec.type).Text(rec.name).Text(StringsToJsonText(rec.addresses));
-    s.Text(StringsToJsonText(rec.names)).Int(rec.first_seen).Int(rec.last_seen).Text(rec.role);
-    s.Text(StringsToJsonText(rec.tags)).Int(static_cast<int64_t>(rec.events));
-    if (rec.facts.is_object() && rec.facts.empty()) {
-      s.Text("{}");
-    } else {
-      s.Json(rec.facts);
-    }
+  // Bound without copies: the record and these texts outlive each statement's run.
+  std::string addresses, names, tags, facts;
+  auto bind = [&](Stmt& s, const EntityRecord& rec) {
+    addresses = StringsToJsonText(rec.addresses);
+    names = StringsToJsonText(rec.names);
+    tags = StringsToJsonText(rec.tags);
+    facts = rec.facts.is_object() && rec.facts.empty() ? "{}" : DumpJson(rec.facts);
+    s.TextStatic(rec.id).TextStatic(rec.type).TextStatic(rec.name).TextStatic(addresses);
+    s.TextStatic(names).Int(rec.first_seen).Int(rec.last_seen).TextStatic(rec.role);
+    s.TextStatic(tags).Int(static_cast<int64_t>(rec.events)).TextStatic(facts);
   };
   return InTransaction([&]() -> Status {
     // Most entities of a batch are new the first time a process flushes them (a replay

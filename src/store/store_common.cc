@@ -74,9 +74,10 @@ std::vector<EntityRecord> CoalesceEntities(const std::vector<EntityRecord>& enti
   out.reserve(entities.size());
   std::vector<size_t> order(entities.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  // Stable: records of one id merge in the order given.
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return entities[a].id < entities[b].id; });
+  // Stable: records of one id merge in the order given. The engine hands them over sorted
+  // by id already, which one pass confirms.
+  auto by_id = [&](size_t a, size_t b) { return entities[a].id < entities[b].id; };
+  if (!std::is_sorted(order.begin(), order.end(), by_id)) std::stable_sort(order.begin(), order.end(), by_id);
   for (size_t i : order) {
     const EntityRecord& e = entities[i];
     if (!out.empty() && out.back().id == e.id) {
