@@ -5,7 +5,8 @@
 //   (b) decode-only throughput of zeek-tsv and zeek-json (records/s and MB/s);
 //   (c) end-to-end `vigil replay` (all models on) throughput and peak resident memory;
 // and the ratios the spine issue sets as targets: (b) JSON >= 0.4 (a), TSV >= JSON,
-// (c) >= 0.25 (b).
+// (c) >= 0.25 (b). Rates are the best of several runs (references 7, the rest 3); the
+// VM this was written on has runs 20-50 % slower now and then.
 //
 // Usage: vigil_throughput [--records N] [--devices N] [--externals N] [--dir DIR] [--vigil PATH]
 #include <sys/resource.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -104,8 +106,8 @@ struct ReplayResult {
 };
 
 // `config` may be empty (the defaults: every model and the event log on).
-ReplayResult RunReplay(const std::string& vigil, const std::string& input, const std::string& state,
-                       const std::string& config = "") {
+ReplayResult RunReplayOnce(const std::string& vigil, const std::string& input, const std::string& state,
+                           const std::string& config) {
   std::filesystem::remove_all(state);
   auto a = Clock::now();
   pid_t pid = fork();
@@ -135,6 +137,23 @@ ReplayResult RunReplay(const std::string& vigil, const std::string& input, const
   if (at != std::string::npos) r.max_rss_kb = std::atol(text.c_str() + at + 19);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// The fastest of three replays (each from an empty state folder), as decode rates are the
+// best of three: on this VM one run in a few is 20-30 % slower for no reason of its own.
+// Peak memory is the largest of the three; a failed run is reported as it is.
+ReplayResult RunReplay(const std::string& vigil, const std::string& input, const std::string& state,
+                       const std::string& config = "") {
+  ReplayResult best;
+  long peak = 0;
+  for (int i = 0; i < 3; ++i) {
+    ReplayResult r = RunReplayOnce(vigil, input, state, config);
+    peak = std::max(peak, r.max_rss_kb);
+    if (r.exit_code != 0) return r;
+    if (i == 0 || r.seconds < best.seconds) best = r;
+  }
+  best.max_rss_kb = peak;
+  return best;
 }
 
 }  // namespace
