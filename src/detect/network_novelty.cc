@@ -201,15 +201,17 @@ class NewUserAgentModel final : public Model {
 
 class RareExternalDestinationModel final : public Model {
  private:
+  // What every flow touches comes first, in the slot's first cache lines; the host names
+  // (TLS and HTTP events only) last.
   struct Device {
-    learn::NoveltySet dests{4096};
-    learn::NoveltySet names{4096};
     uint64_t inbound = 0;   // connections from external hosts to it
     uint64_t outbound = 0;  // connections it made to external hosts
     // Its habit: first contacts with addresses (names) that were rare in the network at
     // the time, learning period included. Browsing workstations pile these up daily.
     uint32_t rare_firsts = 0;
     uint32_t rare_name_firsts = 0;
+    learn::NoveltySet dests{4096};
+    learn::NoveltySet names{4096};
   };
 
   // How much of the network-rarity evidence still counts for a device that has made

@@ -20,11 +20,20 @@ NoveltyVerdict NoveltySet::Peek(uint64_t value) const {
 }
 
 NoveltyVerdict NoveltySet::Observe(uint64_t value, Micros t) {
-  NoveltyVerdict v = Peek(value);
+  // One probe for the verdict and the update (Peek's answer, from the same slot).
+  auto [it, inserted] = counts_.try_emplace(value, 0);
+  NoveltyVerdict v;
+  v.is_new = inserted;
+  v.value_count = it->second;
+  v.observations = observations_;
+  v.distinct = static_cast<uint32_t>(counts_.size() - (inserted ? 1 : 0));
+  v.singletons = singletons_ + forgotten_singletons_;
+  v.p_new = static_cast<double>(v.singletons + 1) / static_cast<double>(observations_ + 1);
+  if (v.p_new > 1.0) v.p_new = 1.0;
+  v.first_seen = first_seen_;
   if (observations_ == 0) first_seen_ = t;
   last_seen_ = std::max(last_seen_, t);
   ++observations_;
-  auto [it, inserted] = counts_.try_emplace(value, 0);
   uint32_t& c = it->second;
   if (c == 1) --singletons_;
   if (c < UINT32_MAX) ++c;

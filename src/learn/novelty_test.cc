@@ -84,3 +84,31 @@ TEST(Novelty, LoadRejectsTruncatedOrHostileBytes) {
 
 }  // namespace
 }  // namespace vigil::learn
+
+namespace vigil::learn {
+namespace {
+
+// Observe answers in one probe what Peek would have answered just before it, field by
+// field, through growth and evictions (a cap of 64 values over 300 distinct ones).
+TEST(Novelty, ObserveGivesPeeksVerdictThenLearns) {
+  NoveltySet set(64);
+  uint64_t lcg = 99;
+  for (int i = 0; i < 20000; ++i) {
+    lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    const uint64_t value = HashValue("v" + std::to_string((lcg >> 33) % ((lcg >> 60) < 4 ? 300 : 20)));
+    const NoveltyVerdict before = set.Peek(value);
+    const NoveltyVerdict got = set.Observe(value, kMicrosPerSecond * i);
+    ASSERT_EQ(got.is_new, before.is_new) << i;
+    ASSERT_EQ(got.value_count, before.value_count) << i;
+    ASSERT_EQ(got.observations, before.observations) << i;
+    ASSERT_EQ(got.distinct, before.distinct) << i;
+    ASSERT_EQ(got.singletons, before.singletons) << i;
+    ASSERT_EQ(got.p_new, before.p_new) << i;
+    ASSERT_EQ(got.first_seen, before.first_seen) << i;
+  }
+  EXPECT_LE(set.distinct(), 64u);
+  EXPECT_EQ(set.observations(), 20000u);
+}
+
+}  // namespace
+}  // namespace vigil::learn
