@@ -218,34 +218,38 @@ TEST_F(DemoReplay, MoreThanOneShardIsRefusedWithAWarningAndTheBreachesStayTheSam
   for (size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(nlohmann::json::parse(lines[i]), breaches_[i]) << i;
 }
 
-// The models run on a thread of their own by default (engine.model_thread). Their outputs
-// are delivered in the order they were emitted, so one thread and two give the same
+// The models run on threads of their own by default (engine.model_threads: auto), each
+// thread its share of the models. Their outputs are put back in the order one thread gives
+// and delivered by the engine thread, so 0 (inline), 1 and 3 model threads give the same
 // breaches in the same order, the same incidents, and the same counts.
-TEST_F(DemoReplay, TheModelThreadGivesExactlyWhatOneThreadGives) {
+TEST_F(DemoReplay, ModelThreadsGiveExactlyWhatOneThreadGives) {
   TempDir tmp;
-  auto run = [&](const std::string& name, bool model_thread) {
-    const std::string base = tmp.path() + "/" + name;
-    WriteFile(base + ".yaml", std::string("engine:\n  model_thread: ") + (model_thread ? "true" : "false") + "\n");
+  auto run = [&](int threads) {
+    const std::string base = tmp.path() + "/t" + std::to_string(threads);
+    WriteFile(base + ".yaml", "engine:\n  model_threads: " + std::to_string(threads) + "\n");
     auto r = RunVigil("replay --quiet --config " + base + ".yaml --state " + base + "-state --breaches " + base +
                       "-breaches.jsonl --incidents " + base + "-incidents.jsonl --stats " + base + "-stats.json " +
                       dir_->path() + "/input");
     EXPECT_EQ(r.exit_code, 0) << r.output;
   };
-  run("one", false);
-  run("two", true);
-  auto one = ReadLines(tmp.path() + "/one-breaches.jsonl");
-  auto two = ReadLines(tmp.path() + "/two-breaches.jsonl");
-  ASSERT_FALSE(one.empty());
-  EXPECT_EQ(one, two);
-  EXPECT_EQ(two.size(), breaches_.size());  // the fixture's run used the default (threaded)
-  auto one_inc = ReadLines(tmp.path() + "/one-incidents.jsonl");
-  ASSERT_FALSE(one_inc.empty());
-  EXPECT_EQ(one_inc, ReadLines(tmp.path() + "/two-incidents.jsonl"));
-  auto s1 = Stats(tmp.path() + "/one-stats.json");
-  auto s2 = Stats(tmp.path() + "/two-stats.json");
-  for (const char* k : {"events", "breaches", "breaches_by_model", "weak_signals_by_model", "suppressed_in_learning",
-                        "incidents", "event_log_written"}) {
-    EXPECT_EQ(s1[k], s2[k]) << k;
+  for (int threads : {0, 1, 3}) run(threads);
+  auto inline_breaches = ReadLines(tmp.path() + "/t0-breaches.jsonl");
+  auto inline_incidents = ReadLines(tmp.path() + "/t0-incidents.jsonl");
+  ASSERT_FALSE(inline_breaches.empty());
+  ASSERT_FALSE(inline_incidents.empty());
+  EXPECT_EQ(inline_breaches.size(), breaches_.size());  // the fixture's run used the default (auto)
+  for (size_t i = 0; i < breaches_.size() && i < inline_breaches.size(); ++i)
+    EXPECT_EQ(nlohmann::json::parse(inline_breaches[i]), breaches_[i]) << i;
+  auto s0 = Stats(tmp.path() + "/t0-stats.json");
+  for (int threads : {1, 3}) {
+    const std::string t = tmp.path() + "/t" + std::to_string(threads);
+    EXPECT_EQ(ReadLines(t + "-breaches.jsonl"), inline_breaches) << threads;
+    EXPECT_EQ(ReadLines(t + "-incidents.jsonl"), inline_incidents) << threads;
+    auto st = Stats(t + "-stats.json");
+    for (const char* k : {"events", "breaches", "breaches_by_model", "weak_signals_by_model", "suppressed_in_learning",
+                          "incidents", "event_log_written"}) {
+      EXPECT_EQ(st[k], s0[k]) << k << " with " << threads;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "pipeline/engine.h"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -35,17 +36,29 @@ struct Engine::ModelItem {
 struct Engine::ModelOutput {
   enum class Kind : uint8_t { kBreach, kSuppressedLearning, kAdvance };
   Kind kind = Kind::kBreach;
-  size_t model = 0;  // index in Models (kBreach)
-  Micros now = 0;    // kAdvance
+  uint32_t item = 0;  // the item's index in its batch (model threads: restores the order)
+  size_t model = 0;   // index in Models; kAdvance sorts after every model of its item
+  Micros now = 0;     // kAdvance
   detect::Breach breach;
 };
 
-// The context one model sees; one per model, reused for every call. It reads the model
-// side's clock, never the engine thread's, and emits into the model side's output list.
+// What a model sees while it runs: the clock and network facts of the item at hand, and
+// where its outputs go. One lane per model thread (lane 0 also serves inline); a model
+// always runs in the same lane.
+struct Engine::Lane {
+  Micros now = INT64_MIN;
+  Micros history_start = INT64_MIN;
+  const detect::NetworkView* net = nullptr;
+  std::vector<ModelOutput>* out = nullptr;
+  uint32_t item = 0;
+};
+
+// The context one model sees; one per model, reused for every call. It reads its lane's
+// clock, never the engine thread's, and emits into its lane's output list.
 class Engine::Context : public detect::ModelContext {
  public:
-  Context(const config::Config& cfg, Models* models, size_t index, detect::Model* model, Micros learning_period)
-      : models_(models), index_(index), learning_period_(learning_period) {
+  Context(const config::Config& cfg, size_t index, detect::Model* model, Micros learning_period)
+      : index_(index), learning_period_(learning_period) {
     const auto& info = model->info();
     name_ = info.name;
     std::string base = "models." + info.name + ".";
@@ -55,36 +68,49 @@ class Engine::Context : public detect::ModelContext {
     }
     enabled_ = !cfg.Has(base + "enabled") || cfg.GetBool(base + "enabled");
   }
-  Micros now() const override;
-  Micros history_start() const override;
+  Micros now() const override { return lane_->now; }
+  Micros history_start() const override { return lane_->history_start; }
   bool learning() const override { return now() < history_start() + learning_period_; }
-  const detect::NetworkView& network() const override;
+  const detect::NetworkView& network() const override { return *lane_->net; }
   double param(std::string_view name) const override {
     for (const auto& [k, v] : params_)
       if (k == name) return v;
     return 0;
   }
-  void Emit(detect::Breach breach) override;
+  void Emit(detect::Breach breach) override {
+    if (breach.model.empty()) breach.model = name_;
+    ModelOutput& o = lane_->out->emplace_back();
+    o.item = lane_->item;
+    o.model = index_;
+    if (learning()) {
+      o.kind = ModelOutput::Kind::kSuppressedLearning;
+      return;
+    }
+    o.breach = std::move(breach);
+  }
   bool enabled() const { return enabled_; }
   double threshold() const { return threshold_; }
+  void set_lane(Lane* lane) { lane_ = lane; }
 
  private:
-  Models* models_;
   size_t index_;
   Micros learning_period_;
+  Lane* lane_ = nullptr;
   std::string name_;
   double threshold_ = 60;
   std::vector<std::pair<std::string, double>> params_;
   bool enabled_ = true;
 };
 
-// The model side: one instance of every enabled model. Touched by one thread at a time
-// (the model thread while it runs, else the engine thread).
+// The model side: one instance of every enabled model, split over `lanes` model threads.
+// A model is touched by one thread at a time: its lane's thread while they run, else the
+// engine thread.
 class Engine::Models {
  public:
-  Models(const config::Config& cfg, Micros learning_period, const detect::NetworkStats* live) : live_(live) {
+  Models(const config::Config& cfg, Micros learning_period, const detect::NetworkStats* live, size_t lanes)
+      : live_(live), lanes_(std::max<size_t>(lanes, 1)), lane_models_(lanes_.size()) {
     for (auto& m : detect::ModelCatalogue::Global().MakeAll()) {
-      auto ctx = std::make_unique<Context>(cfg, this, models_.size(), m.get(), learning_period);
+      auto ctx = std::make_unique<Context>(cfg, models_.size(), m.get(), learning_period);
       if (!ctx->enabled()) continue;
       for (int k = 0; k < kEventKindCount; ++k) {
         if (m->info().kinds.contains(static_cast<EventKind>(k))) by_kind_[k].push_back(models_.size());
@@ -92,40 +118,54 @@ class Engine::Models {
       models_.push_back(std::move(m));
       contexts_.push_back(std::move(ctx));
     }
+    // Models take turns by catalogue order (by name), which puts the network models that
+    // cost the most (beaconing, rare-external-destination) in different lanes of two.
+    for (size_t i = 0; i < models_.size(); ++i) {
+      const size_t lane = i % lanes_.size();
+      contexts_[i]->set_lane(&lanes_[lane]);
+      lane_models_[lane].push_back(i);
+    }
+    lane_by_kind_.resize(lanes_.size());
+    for (int k = 0; k < kEventKindCount; ++k)
+      for (size_t i : by_kind_[k]) lane_by_kind_[i % lanes_.size()][k].push_back(i);
   }
-  // Runs one item: every model that wants the event, or every model's Tick and the mark
-  // that event time advanced. What the models emit goes to `out`. Network facts come from
-  // the live NetworkStats inline, from the item's copy on the model thread.
-  void Handle(const ModelItem& item, std::vector<ModelOutput>& out, bool copied_facts) {
-    now_ = item.now;
-    history_start_ = item.history_start;
-    out_ = &out;
-    net_ = copied_facts ? static_cast<const detect::NetworkView*>(&item.facts) : live_;
+  size_t lanes() const { return lanes_.size(); }
+
+  // Inline (no model thread): one item through every model that wants the event, or
+  // every model's Tick and the mark that event time advanced, with the live NetworkStats
+  // and every lane pointed at `out`, in catalogue order.
+  void Handle(const ModelItem& item, std::vector<ModelOutput>& out) {
+    for (Lane& l : lanes_) Point(l, item, live_, out, 0);
     if (item.event) {
       const Event& e = *item.event;
       for (size_t i : by_kind_[static_cast<int>(e.kind)]) models_[i]->Observe(e, *contexts_[i]);
     } else {
       for (size_t i = 0; i < models_.size(); ++i) models_[i]->Tick(*contexts_[i], item.final);
-      ModelOutput& o = out.emplace_back();
-      o.kind = ModelOutput::Kind::kAdvance;
-      o.now = item.now;
+      AdvanceMark(item, out, 0);
     }
-    out_ = nullptr;
   }
-  void Emit(size_t index, detect::Breach breach) {
-    ModelOutput& o = out_->emplace_back();
-    o.model = index;
-    if (contexts_[index]->learning()) {
-      o.kind = ModelOutput::Kind::kSuppressedLearning;
-      return;
+
+  // A model thread's share of a batch: the items in order through the models of `lane`,
+  // with each event's copied network facts. Lane 0 also writes the tick marks. Outputs
+  // carry (item, model), so lanes' outputs merge back into Handle's order (MergeOutputs).
+  void HandleLane(size_t lane, const std::vector<ModelItem>& items, size_t used, std::vector<ModelOutput>& out) {
+    Lane& l = lanes_[lane];
+    const std::vector<size_t>& mine = lane_models_[lane];
+    for (size_t i = 0; i < used; ++i) {
+      const ModelItem& item = items[i];
+      Point(l, item, &item.facts, out, static_cast<uint32_t>(i));
+      if (item.event) {
+        const Event& e = *item.event;
+        for (size_t m : lane_by_kind_[lane][static_cast<int>(e.kind)]) models_[m]->Observe(e, *contexts_[m]);
+      } else {
+        for (size_t m : mine) models_[m]->Tick(*contexts_[m], item.final);
+        if (lane == 0) AdvanceMark(item, out, static_cast<uint32_t>(i));
+      }
     }
-    o.breach = std::move(breach);
   }
+
   const detect::ModelInfo& info(size_t i) const { return models_[i]->info(); }
   double threshold(size_t i) const { return contexts_[i]->threshold(); }
-  Micros now() const { return now_; }
-  Micros history_start() const { return history_start_; }
-  const detect::NetworkView& network() const { return *net_; }
 
   void Save(learn::StateWriter& w) const {
     w.U64(models_.size());
@@ -157,28 +197,36 @@ class Engine::Models {
   }
 
  private:
+  static void Point(Lane& l, const ModelItem& item, const detect::NetworkView* net, std::vector<ModelOutput>& out,
+                    uint32_t index) {
+    l.now = item.now;
+    l.history_start = item.history_start;
+    l.net = net;
+    l.out = &out;
+    l.item = index;
+  }
+  void AdvanceMark(const ModelItem& item, std::vector<ModelOutput>& out, uint32_t index) const {
+    ModelOutput& o = out.emplace_back();
+    o.kind = ModelOutput::Kind::kAdvance;
+    o.item = index;
+    o.model = models_.size();
+    o.now = item.now;
+  }
+
   const detect::NetworkStats* live_;
-  const detect::NetworkView* net_ = nullptr;
   std::vector<std::unique_ptr<detect::Model>> models_;
   std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<size_t> by_kind_[kEventKindCount];
-  Micros now_ = INT64_MIN;
-  Micros history_start_ = INT64_MIN;
-  std::vector<ModelOutput>* out_ = nullptr;
+  std::vector<Lane> lanes_;
+  std::vector<std::vector<size_t>> lane_models_;
+  std::vector<std::array<std::vector<size_t>, kEventKindCount>> lane_by_kind_;  // [lane][kind]
 };
 
-Micros Engine::Context::now() const { return models_->now(); }
-Micros Engine::Context::history_start() const { return models_->history_start(); }
-const detect::NetworkView& Engine::Context::network() const { return models_->network(); }
-void Engine::Context::Emit(detect::Breach breach) {
-  if (breach.model.empty()) breach.model = name_;
-  models_->Emit(index_, std::move(breach));
-}
-
-// The model thread: takes batches of items from the engine thread, runs them through the
-// model side, and gives them back with their outputs, in order. A fixed set of batches
-// circulates (filling -> todo -> done -> free), so a slow model side holds the engine
-// thread back instead of queueing without bound, and nothing is allocated per batch.
+// The model threads: take batches of items from the engine thread, run them through the
+// model side (each thread its lane of models, every thread every batch), and give them
+// back with their outputs in Handle's order. A fixed set of batches circulates (filling
+// -> todo -> done -> free), so a slow model side holds the engine thread back instead of
+// queueing without bound, and nothing is allocated per batch.
 class Engine::ModelThread {
  public:
   static constexpr size_t kBatchItems = 512;
@@ -187,25 +235,30 @@ class Engine::ModelThread {
     std::vector<ModelItem> items = std::vector<ModelItem>(kBatchItems);
     size_t used = 0;
     uint64_t last_seq = 0;  // the last event handed over in this batch
-    std::vector<ModelOutput> outputs;
+    uint64_t number = 0;    // the order batches were handed over in
+    size_t lanes_left = 0;  // lanes not yet done with it (under mu_)
+    bool finished = false;  // merged, ready to go back (under mu_)
+    std::vector<std::vector<ModelOutput>> lane_outputs;
+    std::vector<ModelOutput> outputs;  // merged, in Handle's order
   };
 
   explicit ModelThread(Models* models) : models_(models) {
     for (size_t i = 0; i < kBatches; ++i) {
       batches_.push_back(std::make_unique<Batch>());
+      batches_.back()->lane_outputs.resize(models->lanes());
       free_.push_back(batches_.back().get());
     }
     done_.reserve(kBatches);
     taken_.reserve(kBatches);
-    thread_ = std::thread([this] { Loop(); });
+    for (size_t lane = 0; lane < models->lanes(); ++lane) threads_.emplace_back([this, lane] { Loop(lane); });
   }
   ~ModelThread() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
-    work_cv_.notify_one();
-    thread_.join();
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
   }
 
   // Engine thread: the next free item of the batch being filled. May wait for a batch,
@@ -218,11 +271,12 @@ class Engine::ModelThread {
       free_.pop_back();
       filling_->used = 0;
       filling_->outputs.clear();
+      for (auto& o : filling_->lane_outputs) o.clear();
     }
     return filling_->items[filling_->used];
   }
-  // Engine thread: the slot is filled; a full batch goes to the model thread, and what it
-  // finished meanwhile is delivered (only then: per event this would be a lock).
+  // Engine thread: the slot is filled; a full batch goes to the model threads, and what
+  // they finished meanwhile is delivered (only then: per event this would be a lock).
   template <typename Deliver>
   void Commit(uint64_t seq, Deliver&& deliver) {
     filling_->last_seq = seq;
@@ -245,10 +299,13 @@ class Engine::ModelThread {
   void Submit() {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      filling_->number = submitted_++;
+      filling_->lanes_left = threads_.size();
+      filling_->finished = false;
       todo_.push_back(filling_);
     }
     filling_ = nullptr;
-    work_cv_.notify_one();
+    work_cv_.notify_all();
   }
   template <typename Deliver>
   void WaitDone(Deliver& deliver) {
@@ -268,20 +325,47 @@ class Engine::ModelThread {
       free_.push_back(b);
     }
   }
-  void Loop() {
+  // The lanes' outputs of a batch in Handle's order: by item, then model (a tick's mark
+  // after its models), a model's own outputs for one item in the order it emitted them.
+  static void MergeOutputs(Batch& b) {
+    for (auto& lo : b.lane_outputs)
+      for (auto& o : lo) b.outputs.push_back(std::move(o));
+    if (b.lane_outputs.size() > 1) {
+      std::stable_sort(b.outputs.begin(), b.outputs.end(), [](const ModelOutput& x, const ModelOutput& y) {
+        return x.item != y.item ? x.item < y.item : x.model < y.model;
+      });
+    }
+  }
+  // One model thread: every batch, in the order handed over, through its lane.
+  void Loop(size_t lane) {
+    uint64_t next = 0;  // the number of the next batch this lane handles
     for (;;) {
       Batch* b = nullptr;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        work_cv_.wait(lock, [&] { return stop_ || !todo_.empty(); });
-        if (todo_.empty()) return;  // stop_, and nothing left
-        b = todo_.front();
-        todo_.pop_front();
+        work_cv_.wait(lock, [&] { return stop_ || submitted_ > next; });
+        if (submitted_ == next) return;  // stop_, and nothing left
+        // todo_ holds the batches handed over and not yet finished by every lane, in order.
+        b = todo_[static_cast<size_t>(next - todo_.front()->number)];
       }
-      for (size_t i = 0; i < b->used; ++i) models_->Handle(b->items[i], b->outputs, true);
+      models_->HandleLane(lane, b->items, b->used, b->lane_outputs[lane]);
+      ++next;
+      bool last = false;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        done_.push_back(b);
+        last = --b->lanes_left == 0;
+      }
+      if (!last) continue;
+      // The last lane to finish a batch merges it. Two lanes may be merging neighbouring
+      // batches at once, so batches go back strictly in the order they came.
+      MergeOutputs(*b);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        b->finished = true;
+        while (!todo_.empty() && todo_.front()->finished) {
+          done_.push_back(todo_.front());
+          todo_.pop_front();
+        }
       }
       done_cv_.notify_one();
     }
@@ -293,11 +377,12 @@ class Engine::ModelThread {
   Batch* filling_ = nullptr;  // engine thread only
   std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  std::deque<Batch*> todo_;
-  std::vector<Batch*> done_;   // in the order the model thread finished them
+  std::deque<Batch*> todo_;    // handed over, not yet finished by every lane (under mu_)
+  uint64_t submitted_ = 0;     // batches handed over so far (under mu_)
+  std::vector<Batch*> done_;   // finished, in order (under mu_)
   std::vector<Batch*> taken_;  // engine thread: done_ swapped out, being delivered
   bool stop_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 nlohmann::json EngineStats::ToJson() const {
@@ -337,8 +422,21 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
               << " is not supported yet (models that learn per peer would split their history); using 1\n";
     shards = 1;
   }
-  models_ = std::make_unique<Models>(cfg, learning_period_, &network_);
-  use_model_thread_ = cfg.GetBool("engine.model_thread");
+  // engine.model_threads: a number (0: the models run on the engine thread), or auto: one
+  // per core beyond the engine thread's, at least 1 and at most 4 (the models split by
+  // model, and two of them carry most of the work). On 2 cores a second model thread
+  // takes CPU from the engine thread, which is then the slowest stage: measured slower.
+  const std::string threads = cfg.GetString("engine.model_threads");
+  char* end = nullptr;
+  const long n = std::strtol(threads.c_str(), &end, 10);
+  if (threads != "auto" && !threads.empty() && end && *end == '\0' && n >= 0) {
+    model_threads_ = static_cast<int>(std::min(n, 8L));
+  } else {
+    if (threads != "auto" && !threads.empty())
+      std::cerr << "vigil: engine.model_threads: '" << threads << "' is not a number or auto; using auto\n";
+    model_threads_ = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) - 1, 1, 4);
+  }
+  models_ = std::make_unique<Models>(cfg, learning_period_, &network_, static_cast<size_t>(std::max(model_threads_, 1)));
   inline_item_ = std::make_unique<ModelItem>();
   inline_outputs_ = std::make_unique<std::vector<ModelOutput>>();
   YAML::Node allow = cfg.Node("allow");
@@ -641,7 +739,7 @@ void Engine::ToModels(Event* e, bool final) {
   item.final = final;
   if (!model_thread_) {
     inline_outputs_->clear();
-    models_->Handle(item, *inline_outputs_, false);
+    models_->Handle(item, *inline_outputs_);
     DeliverOutputs(*inline_outputs_, submitted_seq_);
     return;
   }
@@ -687,7 +785,7 @@ void Engine::Sync() {
 }
 
 void Engine::StartModelThread() {
-  if (model_thread_ || !use_model_thread_) return;
+  if (model_thread_ || model_threads_ == 0) return;
   model_thread_ = std::make_unique<ModelThread>(models_.get());
   for (auto& s : streams_) s->set_retire_tag(&submitted_seq_);
 }

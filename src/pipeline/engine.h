@@ -3,26 +3,30 @@
 //   -> network stats -> models (detect)
 //   -> thresholds, weak signals, allow list, learning period -> breach outputs.
 //
-// Two threads share the work when `engine.model_thread` is on (the default):
+// The work is shared by threads when `engine.model_threads` is above 0 (auto by default:
+// one per core beyond the engine thread's, 1 to 4):
 //   - the engine thread (the caller of Run) reads, decodes, merges, enriches, keeps the
 //     entity table and NetworkStats, feeds the event log, and delivers every output;
-//   - the model thread runs every model on batches of events the engine thread hands over,
-//     each with a copy of what NetworkStats said about it (detect::NetworkFacts), and hands
-//     back what the models emitted (breaches, and the "event time advanced" marks of
-//     ticks) in the order they were emitted.
-// The engine thread delivers those outputs in that order, so the breaches, their order
-// and everything downstream (analyst, respond, store) are exactly what one thread gives;
-// tests compare the two (and detect::testing checks the copied facts against the live
-// stats in every model test). Events stay where the decoder put them: a stream keeps a chunk
-// until the model thread is done with every event in it (Stream::Reclaim). Entity and peer
-// strings, which enrichment may point into tables it later changes, are copied with the
-// event. Checkpoints, idle moments in follow mode and the end of input wait for the model
-// thread to finish (Sync), so state and positions always agree.
+//   - each model thread runs its share of the models (they take turns by catalogue order)
+//     on every batch of events the engine thread hands over, each event with a copy of
+//     what NetworkStats said about it (detect::NetworkFacts), and hands back what its
+//     models emitted (breaches, and the "event time advanced" marks of ticks) tagged with
+//     the event and the model.
+// The last thread to finish a batch merges the outputs into the order one thread would
+// have emitted them (by event, then model), and the engine thread delivers them in that
+// order, so the breaches, their order and everything downstream (analyst, respond, store)
+// are exactly what one thread gives; tests compare 0, 1 and 3 model threads (and
+// detect::testing checks the copied facts against the live stats in every model test).
+// Events stay where the decoder put them: a stream keeps a chunk until the model threads
+// are done with every event in it (Stream::Reclaim). Entity and peer strings, which
+// enrichment may point into tables it later changes, are copied with the event.
+// Checkpoints, idle moments in follow mode and the end of input wait for the model
+// threads to finish (Sync), so state and positions always agree.
 //
-// Model state is one set of model instances (the architecture's shard). engine.shards other
-// than 1 is refused with a warning: shards split events by entity, while some models learn
-// per peer (new-user-agent-to-internal-server per server). More model threads need
-// per-model shard keys.
+// Model state is one set of model instances (the architecture's shard), split by model,
+// not by entity. engine.shards other than 1 is refused with a warning: shards split events
+// by entity, while some models learn per peer (new-user-agent-to-internal-server per
+// server). More threads than models would need per-model shard keys.
 //
 // The engine never reads the wall clock for logic: time is the events' time. A replay
 // of a month takes seconds and gives the same breaches as living through it.
@@ -116,6 +120,7 @@ class Engine : public RejectSink {
   class Models;
   class Context;
   class ModelThread;
+  struct Lane;
   struct ModelItem;
   struct ModelOutput;
   struct EntityState {
@@ -179,7 +184,7 @@ class Engine : public RejectSink {
   Micros next_tick_ = INT64_MIN;
   int weak_score_ = 30;
   bool follow_ = false;
-  bool use_model_thread_ = true;
+  int model_threads_ = 1;  // engine.model_threads; 0: the models run inline
   uint64_t submitted_seq_ = 0;  // events handed to the models so far
   std::unique_ptr<ModelItem> inline_item_;
   std::unique_ptr<std::vector<ModelOutput>> inline_outputs_;
