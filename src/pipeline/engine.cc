@@ -26,9 +26,9 @@ struct Engine::ModelItem {
   Micros now = 0;          // the engine's event time at this point
   Micros history_start = 0;
   bool final = false;  // ticks: the end of input
-  // Model thread only: what NetworkStats said about the event when the engine observed it.
+  // Model threads only: what NetworkStats said about the event when the engine observed it.
   detect::NetworkFacts facts;
-  // Owned copies of the entity and peer strings (model thread only): enrichment may point
+  // Owned copies of the entity and peer strings (model threads only): enrichment may point
   // them into its own tables, which later events change.
   std::string entity_id, entity_name, peer_id, peer_name;
 };
@@ -454,7 +454,7 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
 }
 
 Engine::~Engine() {
-  // Run always stops the model thread; if it is still running here, Run did not finish and
+  // Run always stops the model threads; if they still run here, Run did not finish and
   // its outputs have nobody left to go to: the thread finishes what it holds and is joined
   // before the streams (and the events it reads) go.
   model_thread_.reset();
@@ -744,7 +744,7 @@ void Engine::ToModels(Event* e, bool final) {
     return;
   }
   if (e) {
-    // The event stays in its chunk (the stream keeps the chunk until the model thread is
+    // The event stays in its chunk (the stream keeps the chunk until the model threads are
     // done with it); only the entity strings move into the item.
     item.entity_id.assign(e->entity.id);
     item.entity_name.assign(e->entity.name);

@@ -110,7 +110,7 @@ class Engine : public RejectSink {
   const EngineStats& stats() const { return stats_; }
   const std::vector<InputFile>& files() const { return files_; }
   Micros now() const { return now_; }
-  // Waits for the model thread, so call it between Runs or from on_idle.
+  // Waits for the model threads, so call it between Runs or from on_idle.
   size_t ModelMemoryUsage();
 
   // RejectSink
@@ -148,7 +148,7 @@ class Engine : public RejectSink {
   void ToModels(Event* e, bool final);
   // Delivers what the models emitted, in order; then frees the chunks they are done with.
   void DeliverOutputs(std::vector<ModelOutput>& outputs, uint64_t done_seq);
-  // Waits until the model thread has finished everything handed to it, and delivers.
+  // Waits until the model threads have finished everything handed to it, and delivers.
   void Sync();
   void StartModelThread();
   void StopModelThread();
