@@ -5,13 +5,12 @@
 
 namespace vigil::learn {
 
-NoveltyVerdict NoveltySet::Peek(uint64_t value) const {
+NoveltyVerdict NoveltySet::Verdict(uint32_t value_count, bool is_new, size_t distinct) const {
   NoveltyVerdict v;
-  auto it = counts_.find(value);
-  v.is_new = it == counts_.end();
-  v.value_count = v.is_new ? 0 : it->second;
+  v.is_new = is_new;
+  v.value_count = value_count;
   v.observations = observations_;
-  v.distinct = static_cast<uint32_t>(counts_.size());
+  v.distinct = static_cast<uint32_t>(distinct);
   v.singletons = singletons_ + forgotten_singletons_;
   v.p_new = static_cast<double>(v.singletons + 1) / static_cast<double>(observations_ + 1);
   if (v.p_new > 1.0) v.p_new = 1.0;
@@ -19,18 +18,16 @@ NoveltyVerdict NoveltySet::Peek(uint64_t value) const {
   return v;
 }
 
+NoveltyVerdict NoveltySet::Peek(uint64_t value) const {
+  auto it = counts_.find(value);
+  if (it == counts_.end()) return Verdict(0, true, counts_.size());
+  return Verdict(it->second, false, counts_.size());
+}
+
 NoveltyVerdict NoveltySet::Observe(uint64_t value, Micros t) {
-  // One probe for the verdict and the update (Peek's answer, from the same slot).
+  // One probe for the verdict and the update: Peek's answer, from the same slot.
   auto [it, inserted] = counts_.try_emplace(value, 0);
-  NoveltyVerdict v;
-  v.is_new = inserted;
-  v.value_count = it->second;
-  v.observations = observations_;
-  v.distinct = static_cast<uint32_t>(counts_.size() - (inserted ? 1 : 0));
-  v.singletons = singletons_ + forgotten_singletons_;
-  v.p_new = static_cast<double>(v.singletons + 1) / static_cast<double>(observations_ + 1);
-  if (v.p_new > 1.0) v.p_new = 1.0;
-  v.first_seen = first_seen_;
+  const NoveltyVerdict v = Verdict(it->second, inserted, counts_.size() - (inserted ? 1 : 0));
   if (observations_ == 0) first_seen_ = t;
   last_seen_ = std::max(last_seen_, t);
   ++observations_;

@@ -69,6 +69,9 @@ class NoveltySet {
   void Load(StateReader& r);
 
  private:
+  // The verdict for a value seen `value_count` times among `distinct` held values, before
+  // this observation.
+  NoveltyVerdict Verdict(uint32_t value_count, bool is_new, size_t distinct) const;
   void Evict();
 
   absl::flat_hash_map<uint64_t, uint32_t> counts_;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <set>
@@ -108,7 +109,7 @@ class Engine::Context : public detect::ModelContext {
 class Engine::Models {
  public:
   Models(const config::Config& cfg, Micros learning_period, const detect::NetworkStats* live, size_t lanes)
-      : live_(live), lanes_(std::max<size_t>(lanes, 1)), lane_models_(lanes_.size()) {
+      : live_(live), lanes_(std::max<size_t>(lanes, 1)) {
     for (auto& m : detect::ModelCatalogue::Global().MakeAll()) {
       auto ctx = std::make_unique<Context>(cfg, models_.size(), m.get(), learning_period);
       if (!ctx->enabled()) continue;
@@ -120,11 +121,7 @@ class Engine::Models {
     }
     // Models take turns by catalogue order (by name), which puts the network models that
     // cost the most (beaconing, rare-external-destination) in different lanes of two.
-    for (size_t i = 0; i < models_.size(); ++i) {
-      const size_t lane = i % lanes_.size();
-      contexts_[i]->set_lane(&lanes_[lane]);
-      lane_models_[lane].push_back(i);
-    }
+    for (size_t i = 0; i < models_.size(); ++i) contexts_[i]->set_lane(&lanes_[i % lanes_.size()]);
     lane_by_kind_.resize(lanes_.size());
     for (int k = 0; k < kEventKindCount; ++k)
       for (size_t i : by_kind_[k]) lane_by_kind_[i % lanes_.size()][k].push_back(i);
@@ -150,7 +147,6 @@ class Engine::Models {
   // carry (item, model), so lanes' outputs merge back into Handle's order (MergeOutputs).
   void HandleLane(size_t lane, const std::vector<ModelItem>& items, size_t used, std::vector<ModelOutput>& out) {
     Lane& l = lanes_[lane];
-    const std::vector<size_t>& mine = lane_models_[lane];
     for (size_t i = 0; i < used; ++i) {
       const ModelItem& item = items[i];
       Point(l, item, &item.facts, out, static_cast<uint32_t>(i));
@@ -158,7 +154,7 @@ class Engine::Models {
         const Event& e = *item.event;
         for (size_t m : lane_by_kind_[lane][static_cast<int>(e.kind)]) models_[m]->Observe(e, *contexts_[m]);
       } else {
-        for (size_t m : mine) models_[m]->Tick(*contexts_[m], item.final);
+        for (size_t m = lane; m < models_.size(); m += lanes_.size()) models_[m]->Tick(*contexts_[m], item.final);
         if (lane == 0) AdvanceMark(item, out, static_cast<uint32_t>(i));
       }
     }
@@ -218,7 +214,6 @@ class Engine::Models {
   std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<size_t> by_kind_[kEventKindCount];
   std::vector<Lane> lanes_;
-  std::vector<std::vector<size_t>> lane_models_;
   std::vector<std::array<std::vector<size_t>, kEventKindCount>> lane_by_kind_;  // [lane][kind]
 };
 
@@ -242,7 +237,10 @@ class Engine::ModelThread {
     std::vector<ModelOutput> outputs;  // merged, in Handle's order
   };
 
-  explicit ModelThread(Models* models) : models_(models) {
+  // `deliver` runs on the engine thread, for each finished batch in order: its outputs, and
+  // the number of the last event handed over in it.
+  using Deliver = std::function<void(std::vector<ModelOutput>& outputs, uint64_t done_seq)>;
+  ModelThread(Models* models, Deliver deliver) : models_(models), deliver_(std::move(deliver)) {
     for (size_t i = 0; i < kBatches; ++i) {
       batches_.push_back(std::make_unique<Batch>());
       batches_.back()->lane_outputs.resize(models->lanes());
@@ -262,11 +260,10 @@ class Engine::ModelThread {
   }
 
   // Engine thread: the next free item of the batch being filled. May wait for a batch,
-  // delivering finished ones through `deliver` meanwhile.
-  template <typename Deliver>
-  ModelItem& Slot(Deliver&& deliver) {
+  // delivering finished ones meanwhile.
+  ModelItem& Slot() {
     if (!filling_) {
-      while (free_.empty()) WaitDone(deliver);
+      while (free_.empty()) TakeDone(true);
       filling_ = free_.back();
       free_.pop_back();
       filling_->used = 0;
@@ -277,22 +274,20 @@ class Engine::ModelThread {
   }
   // Engine thread: the slot is filled; a full batch goes to the model threads, and what
   // they finished meanwhile is delivered (only then: per event this would be a lock).
-  template <typename Deliver>
-  void Commit(uint64_t seq, Deliver&& deliver) {
+  void Commit(uint64_t seq) {
     filling_->last_seq = seq;
     if (++filling_->used < kBatchItems) return;
     Submit();
-    TakeDone(deliver, false);
+    TakeDone(false);
   }
   // Engine thread: hands over the partial batch and waits until every batch is done.
-  template <typename Deliver>
-  void Drain(Deliver&& deliver) {
+  void Drain() {
     if (filling_ && filling_->used > 0) Submit();
     if (filling_) {  // an empty batch being filled goes back to the free list
       free_.push_back(filling_);
       filling_ = nullptr;
     }
-    while (free_.size() < kBatches) WaitDone(deliver);
+    while (free_.size() < kBatches) TakeDone(true);
   }
 
  private:
@@ -307,13 +302,8 @@ class Engine::ModelThread {
     filling_ = nullptr;
     work_cv_.notify_all();
   }
-  template <typename Deliver>
-  void WaitDone(Deliver& deliver) {
-    TakeDone(deliver, true);
-  }
   // Delivers finished batches in order; with `wait`, waits for at least one.
-  template <typename Deliver>
-  void TakeDone(Deliver& deliver, bool wait) {
+  void TakeDone(bool wait) {
     taken_.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -321,7 +311,7 @@ class Engine::ModelThread {
       taken_.swap(done_);
     }
     for (Batch* b : taken_) {
-      deliver(b->outputs, b->last_seq);
+      deliver_(b->outputs, b->last_seq);
       free_.push_back(b);
     }
   }
@@ -372,6 +362,7 @@ class Engine::ModelThread {
   }
 
   Models* models_;
+  Deliver deliver_;
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<Batch*> free_;  // engine thread only
   Batch* filling_ = nullptr;  // engine thread only
@@ -416,11 +407,9 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
   // One shard until models are sharded by the key they learn on: shards split by the
   // event's entity, and new-user-agent-to-internal-server learns per server (the peer),
   // so a server's history would be spread over shards and known agents look new.
-  int shards = static_cast<int>(cfg.GetNumber("engine.shards"));
-  if (shards != 1) {
+  if (const int shards = static_cast<int>(cfg.GetNumber("engine.shards")); shards != 1) {
     std::cerr << "vigil: engine.shards: " << shards
               << " is not supported yet (models that learn per peer would split their history); using 1\n";
-    shards = 1;
   }
   // engine.model_threads: a number (0: the models run on the engine thread), or auto: one
   // per core beyond the engine thread's, at least 1 and at most 4 (the models split by
@@ -567,7 +556,6 @@ Status Engine::Restore(const store::Checkpoint& cp) {
   now_ = r.I64();
   history_start_ = r.I64();
   next_tick_ = r.I64();
-  Sync();
   network_.Load(r);
   enricher_.Load(r);
   uint64_t nshards = r.Count(1024);
@@ -729,10 +717,7 @@ void Engine::Tick(bool final) { ToModels(nullptr, final); }
 
 void Engine::ToModels(Event* e, bool final) {
   if (e) ++submitted_seq_;
-  auto deliver = [this](std::vector<ModelOutput>& outputs, uint64_t done_seq) {
-    DeliverOutputs(outputs, done_seq);
-  };
-  ModelItem& item = model_thread_ ? model_thread_->Slot(deliver) : *inline_item_;
+  ModelItem& item = model_thread_ ? model_thread_->Slot() : *inline_item_;
   item.event = e;
   item.now = now_;
   item.history_start = history_start_;
@@ -756,7 +741,7 @@ void Engine::ToModels(Event* e, bool final) {
     e->peer.name = item.peer_name;
     item.facts.Capture(network_, *e);
   }
-  model_thread_->Commit(submitted_seq_, deliver);
+  model_thread_->Commit(submitted_seq_);
 }
 
 void Engine::DeliverOutputs(std::vector<ModelOutput>& outputs, uint64_t done_seq) {
@@ -778,15 +763,13 @@ void Engine::DeliverOutputs(std::vector<ModelOutput>& outputs, uint64_t done_seq
 }
 
 void Engine::Sync() {
-  if (!model_thread_) return;
-  model_thread_->Drain([this](std::vector<ModelOutput>& outputs, uint64_t done_seq) {
-    DeliverOutputs(outputs, done_seq);
-  });
+  if (model_thread_) model_thread_->Drain();
 }
 
 void Engine::StartModelThread() {
   if (model_thread_ || model_threads_ == 0) return;
-  model_thread_ = std::make_unique<ModelThread>(models_.get());
+  model_thread_ = std::make_unique<ModelThread>(
+      models_.get(), [this](std::vector<ModelOutput>& outputs, uint64_t done_seq) { DeliverOutputs(outputs, done_seq); });
   for (auto& s : streams_) s->set_retire_tag(&submitted_seq_);
 }
 

@@ -92,7 +92,8 @@ class Engine : public RejectSink {
   // them. A compressed copy of a file already read (same first bytes) is skipped.
   void Rescan();
 
-  // Restores learned state and input positions from a checkpoint. Call after AddInputs.
+  // Restores learned state and input positions from a checkpoint. Call after AddInputs and
+  // before Run.
   Status Restore(const store::Checkpoint& cp);
 
   // Processes events until every stream is finished (replay) or `stop` turns true (follow
