@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <simdjson.h>
@@ -65,38 +66,67 @@ Rate Measure(uint64_t bytes, F&& run, int runs = 3) {
   return best;
 }
 
-uint64_t DecodeAll(const std::string& format, const std::string& data) {
+// A measured job: its input's size and one run, which returns the records it read.
+struct Job {
+  uint64_t bytes;
+  std::function<uint64_t()> run;
+};
+
+// The best of `rounds` runs of each job, the jobs taking turns (a, b, c, a, b, c, ...).
+// This VM's host has slow spells lasting seconds; run back to back, one job could sit in
+// one and the next not, and the ratio between them would swing by half. Taking turns,
+// every job meets the same spells and its best run comes from a quiet moment like the
+// others'.
+std::vector<Rate> MeasureInTurns(const std::vector<Job>& jobs, int rounds) {
+  std::vector<Rate> best(jobs.size());
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      Rate r = Measure(jobs[j].bytes, jobs[j].run, 1);
+      if (r.records_per_s > best[j].records_per_s) best[j] = r;
+    }
+  }
+  return best;
+}
+
+// Decodes `data`, which is followed by kReadPadding readable bytes, as the pipeline hands
+// a decoder its read buffer: 4 MiB windows decoded in place, the unconsumed tail of one
+// window offered again at the start of the next. Like the simdjson reference (a), it works
+// on bytes already in memory: getting them there (read(2), a copy from the page cache) is
+// input, not decoding, and (c) measures it. `events` is the caller's, kept from run to run
+// as the pipeline keeps its chunks' event buffers: growing it is not decoding either.
+uint64_t DecodeAll(const std::string& format, std::string_view data, std::vector<vigil::Event>& events) {
   const auto* fmt = vigil::ingest::FormatRegistry::Global().Find(format);
   if (!fmt) {
     std::cerr << "format " << format << " is not registered\n";
     std::exit(2);
   }
   auto dec = fmt->make();
-  std::vector<vigil::Event> events;
   std::vector<vigil::ingest::Reject> rejects;
-  // Chunks as the pipeline reads them (4 MiB), with the padding the contract promises.
-  const size_t chunk = 4u << 20;
-  std::string buf;
+  const size_t window = 4u << 20;
   uint64_t n = 0;
   size_t pos = 0;
-  uint64_t line = 1;
-  std::string carry;
-  while (pos < data.size() || !carry.empty()) {
-    size_t take = std::min(chunk, data.size() - pos);
-    buf.assign(carry);
-    buf.append(data, pos, take);
-    pos += take;
-    bool at_end = pos >= data.size();
-    size_t len = buf.size();
-    buf.resize(len + vigil::ingest::kReadPadding, '\0');
+  while (pos < data.size()) {
+    const size_t len = std::min(window, data.size() - pos);
+    const bool at_end = pos + len == data.size();
     events.clear();
     rejects.clear();
-    size_t used = dec->Decode(std::string_view(buf.data(), len), {0, line, 0}, at_end, events, rejects);
+    const size_t used = dec->Decode(data.substr(pos, len), {0, 1, pos}, at_end, events, rejects);
     n += events.size();
-    carry.assign(buf.data() + used, len - used);
     if (at_end) break;
+    if (used == 0) {  // a line longer than the window: not in this data set
+      std::cerr << format << ": a record does not fit in " << window << " bytes\n";
+      std::exit(2);
+    }
+    pos += used;
   }
   return n;
+}
+
+// `data` with kReadPadding zero bytes after it (DecodeAll's input).
+std::string Padded(const std::string& data) {
+  std::string p = data;
+  p.append(vigil::ingest::kReadPadding, '\0');
+  return p;
 }
 
 struct ReplayResult {
@@ -188,22 +218,31 @@ int main(int argc, char** argv) {
             << json_data.size() / 1e6 << " MB\n";
   std::cout << "simdjson implementation: " << simdjson::get_active_implementation()->name() << "\n\n";
 
-  // (a) simdjson counting documents.
+  // (a) simdjson counting documents and (b) decode only, taking turns.
   simdjson::padded_string padded(json_data);
-  Rate ref = Measure(json_data.size(), [&] {
-    simdjson::ondemand::parser parser;
-    simdjson::ondemand::document_stream docs;
-    if (parser.iterate_many(padded, 1 << 20).get(docs)) return uint64_t{0};
-    uint64_t n = 0;
-    for (auto doc : docs) {
-      (void)doc;
-      ++n;
-    }
-    return n;
-  }, 7);
-  // (b) decode only.
-  Rate dj = Measure(json_data.size(), [&] { return DecodeAll("zeek-json", json_data); });
-  Rate dt = Measure(tsv_data.size(), [&] { return DecodeAll("zeek-tsv", tsv_data); });
+  const std::string json_padded = Padded(json_data), tsv_padded = Padded(tsv_data);
+  std::vector<vigil::Event> events;
+  const std::vector<Rate> rates = MeasureInTurns(
+      {{json_data.size(),
+        [&] {
+          simdjson::ondemand::parser parser;
+          simdjson::ondemand::document_stream docs;
+          if (parser.iterate_many(padded, 1 << 20).get(docs)) return uint64_t{0};
+          uint64_t n = 0;
+          for (auto doc : docs) {
+            (void)doc;
+            ++n;
+          }
+          return n;
+        }},
+       {json_data.size(),
+        [&] { return DecodeAll("zeek-json", std::string_view(json_padded.data(), json_data.size()), events); }},
+       {tsv_data.size(),
+        [&] { return DecodeAll("zeek-tsv", std::string_view(tsv_padded.data(), tsv_data.size()), events); }}},
+      7);
+  const Rate& ref = rates[0];
+  const Rate& dj = rates[1];
+  const Rate& dt = rates[2];
   // (c) end to end.
   ReplayResult et = RunReplay(vigil, tsv, dir + "/state-tsv");
   ReplayResult ej = RunReplay(vigil, json, dir + "/state-json");
