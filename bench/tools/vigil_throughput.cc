@@ -66,6 +66,19 @@ Rate Measure(uint64_t bytes, F&& run, int runs = 3) {
   return best;
 }
 
+// The reference: simdjson counting the JSON documents of `text`, nothing else.
+uint64_t CountDocuments(const simdjson::padded_string& text) {
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document_stream docs;
+  if (parser.iterate_many(text, 1 << 20).get(docs)) return 0;
+  uint64_t n = 0;
+  for (auto doc : docs) {
+    (void)doc;
+    ++n;
+  }
+  return n;
+}
+
 // A measured job: its input's size and one run, which returns the records it read.
 struct Job {
   uint64_t bytes;
@@ -224,17 +237,7 @@ int main(int argc, char** argv) {
   std::vector<vigil::Event> events;
   const std::vector<Rate> rates = MeasureInTurns(
       {{json_data.size(),
-        [&] {
-          simdjson::ondemand::parser parser;
-          simdjson::ondemand::document_stream docs;
-          if (parser.iterate_many(padded, 1 << 20).get(docs)) return uint64_t{0};
-          uint64_t n = 0;
-          for (auto doc : docs) {
-            (void)doc;
-            ++n;
-          }
-          return n;
-        }},
+        [&] { return CountDocuments(padded); }},
        {json_data.size(),
         [&] { return DecodeAll("zeek-json", std::string_view(json_padded.data(), json_data.size()), events); }},
        {tsv_data.size(),
@@ -289,17 +292,7 @@ int main(int argc, char** argv) {
   }
   std::string ct_data = ReadAll(ct);
   simdjson::padded_string ct_padded(ct_data);
-  Rate ct_ref = Measure(ct_data.size(), [&] {
-    simdjson::ondemand::parser parser;
-    simdjson::ondemand::document_stream docs;
-    if (parser.iterate_many(ct_padded, 1 << 20).get(docs)) return uint64_t{0};
-    uint64_t n = 0;
-    for (auto doc : docs) {
-      (void)doc;
-      ++n;
-    }
-    return n;
-  }, 7);
+  Rate ct_ref = Measure(ct_data.size(), [&] { return CountDocuments(ct_padded); }, 7);
   ReplayResult ctr = RunReplay(vigil, ct, dir + "/state-cloudtrail");
   ReplayResult ctn = RunReplay(vigil, ct, dir + "/state-cloudtrail-nolog", nolog);
   std::printf("\nCloudTrail: %zu records, JSON lines, %.1f MB\n", ct_records, ct_data.size() / 1e6);
