@@ -88,6 +88,33 @@ TEST(Replay, BadRecordsAreCountedReportedAndDeadLetteredWhileTheRestIsProcessed)
   EXPECT_TRUE(found);
 }
 
+// A line over the cap that starts near the top of the file, several read chunks long, plain
+// and gzip: the reader holds more than a chunk after the first decode and must read on
+// rather than take the held bytes for the end of the file. (It used to stop there and drop
+// every record after the long line.)
+TEST(Replay, RecordsAfterAnOverlongLineSeveralChunksLongAreRead) {
+  TempDir tmp;
+  std::string text = kConnHeader;
+  for (int i = 0; i < 10; ++i) text += ConnLine(1700000000 + i, "10.0.0.1", "8.8.8.8", 53);
+  text += std::string(5 << 20, 'B') + "\n";
+  for (int i = 0; i < 5; ++i) text += ConnLine(1700000100 + i, "10.0.0.2", "1.1.1.1", 443);
+  WriteFile(tmp.path() + "/conn.log", text);
+  std::string gz_path = tmp.path() + "/gz/conn.log.gz";
+  std::filesystem::create_directories(tmp.path() + "/gz");
+  gzFile gz = gzopen(gz_path.c_str(), "wb");
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  for (const std::string& input : {tmp.path() + "/conn.log", gz_path}) {
+    const std::string state = tmp.path() + "/state-" + std::to_string(input.size());
+    auto r = RunVigil("replay --quiet --state " + state + " --stats " + state + ".json zeek-tsv:" + input);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto s = Stats(state + ".json");
+    EXPECT_EQ(s["events"], 15) << input << ": " << s.dump();
+    EXPECT_EQ(s["rejects_by_code"]["too-long"], 1) << input << ": " << s.dump();
+    EXPECT_EQ(s["last_event"], "2023-11-14T22:15:04Z") << input;
+  }
+}
+
 TEST(Replay, TruncatedGzipKeepsWhatWasReadAndReportsTheCut) {
   TempDir tmp;
   std::string text = kConnHeader;

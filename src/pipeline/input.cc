@@ -115,6 +115,7 @@ bool Stream::OpenNext() {
   consumed_offset_ = 0;
   consumed_line_ = 1;
   skipping_long_line_ = false;
+  stalled_ = false;
   while (next_file_ < files_.size()) {
     current_ = static_cast<int>(next_file_);
     InputFile& f = (*table_)[files_[next_file_++]];
@@ -204,7 +205,9 @@ bool Stream::Fill() {
     const bool whole = decoder_->needs_whole_document();
     size_t want = whole ? ingest::kMaxDocumentBytes : kChunkBytes;
     size_t got = 0;
-    if (pending_.size() < want) {
+    bool read = false;  // whether this Fill asked the source for bytes
+    if (pending_.size() < want || stalled_) {
+      read = true;
       got = source_->Read(pending_, whole ? want - pending_.size() : kChunkBytes);
       if (whole) {
         while (got > 0 && pending_.size() < want) got = source_->Read(pending_, want - pending_.size());
@@ -218,7 +221,10 @@ bool Stream::Fill() {
       rejects_->OnReject(f, r);
       ++stats_.rejects;
     }
-    bool at_end = (got == 0 && !follow_) || source_->finished() || whole;
+    // Nothing read is the end only when something was asked for: a Fill that decodes what
+    // is already pending (more than a chunk of it, after a record that started near the
+    // end of the last one) must not end the file there.
+    bool at_end = (read && got == 0 && !follow_) || source_->finished() || whole;
     if (at_end && source_->TruncatedAtEnd() && source_->error().ok() && !follow_) {
       ingest::Reject r = ingest::MakeReject(
           {files_[static_cast<size_t>(current_)], consumed_line_, consumed_offset_ + pending_.size()},
@@ -274,6 +280,7 @@ bool Stream::Fill() {
     reject_buf_.clear();
     size_t used = decoder_->Decode(data, start, at_end, chunk->events, reject_buf_);
     if (used > data_len) used = data_len;
+    stalled_ = used == 0 && !at_end;
     for (const auto& r : reject_buf_) rejects_->OnReject(f, r);
     stats_.rejects += reject_buf_.size();
     // Keep the unconsumed tail for the next read.
