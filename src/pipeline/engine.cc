@@ -882,26 +882,39 @@ void Engine::UpdateFormatCounts() {
   }
 }
 
-std::vector<store::EntityRecord> Engine::TakeDirtyEntities() {
-  std::vector<store::EntityRecord> out;
-  for (auto& [id, s] : entities_) {
-    if (!s.dirty) continue;
-    store::EntityRecord r;
-    r.type = s.type;
-    r.id = id;
-    r.name = s.name;
-    r.first_seen = s.first_seen;
-    r.last_seen = s.last_seen;
-    r.events = s.events - s.events_flushed;
-    r.role = RoleOf(s);
-    s.events_flushed = s.events;
-    if (r.type == "device" || r.type == "external") r.addresses.push_back(id);
-    if (!s.name.empty()) r.names.push_back(s.name);
-    s.dirty = false;
-    out.push_back(std::move(r));
+Status Engine::FlushDirtyEntities(size_t batch,
+                                  const std::function<Status(const std::vector<store::EntityRecord>&)>& sink) {
+  std::vector<std::pair<std::string_view, EntityState*>> dirty;
+  for (auto& [id, s] : entities_)
+    if (s.dirty) dirty.emplace_back(std::string_view(id.data(), id.size()), &s);
+  std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  batch = std::max<size_t>(batch, 1);
+  std::vector<store::EntityRecord> records(std::min(batch, dirty.size()));
+  Status first_error = Status::Ok();
+  for (size_t from = 0; from < dirty.size(); from += batch) {
+    const size_t n = std::min(batch, dirty.size() - from);
+    records.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const auto& [id, s] = dirty[from + i];
+      store::EntityRecord& r = records[i];
+      r.type.assign(s->type);
+      r.id.assign(id);
+      r.name.assign(s->name);
+      r.first_seen = s->first_seen;
+      r.last_seen = s->last_seen;
+      r.events = s->events - s->events_flushed;
+      r.role = RoleOf(*s);
+      s->events_flushed = s->events;
+      r.addresses.resize(r.type == "device" || r.type == "external" ? 1 : 0);
+      if (!r.addresses.empty()) r.addresses[0].assign(id);
+      r.names.resize(s->name.empty() ? 0 : 1);
+      if (!r.names.empty()) r.names[0].assign(s->name);
+      s->dirty = false;
+    }
+    Status st = sink(records);
+    if (!st.ok() && first_error.ok()) first_error = st;
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-  return out;
+  return first_error;
 }
 
 std::vector<store::RejectCount> Engine::TakeRejectCounts() {

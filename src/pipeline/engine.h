@@ -104,8 +104,13 @@ class Engine : public RejectSink {
   // Processes every held event and returns a checkpoint of state and positions.
   store::Checkpoint MakeCheckpoint();
 
-  // Entities seen since the last call, as store records (for UpsertEntities).
-  std::vector<store::EntityRecord> TakeDirtyEntities();
+  // Hands the entities seen since the last call to `sink` as store records (for
+  // UpsertEntities), in id order, at most `batch` records a call, and marks them stored.
+  // The records are reused from batch to batch: a flush of a few hundred thousand
+  // entities makes no more of them than one batch. Returns the first error of the sink
+  // (the entities are marked stored all the same, as a failed write is not retried).
+  Status FlushDirtyEntities(size_t batch,
+                            const std::function<Status(const std::vector<store::EntityRecord>&)>& sink);
   std::vector<store::RejectCount> TakeRejectCounts();
 
   const EngineStats& stats() const { return stats_; }

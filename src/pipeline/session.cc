@@ -12,6 +12,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Entities stored per UpsertEntities call (and transaction) when the store is brought up
+// to date: small enough that the records stay in the cache, large enough that the
+// transactions' own cost is lost in the rows'.
+constexpr size_t kEntityFlushBatch = 4096;
+
 Micros WallNow() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -170,11 +175,9 @@ void Session::FlushToStore() {
     if (!s.ok()) std::cerr << "vigil: storing breaches: " << s.message() << "\n";
     pending_breaches_.clear();
   }
-  auto entities = engine_->TakeDirtyEntities();
-  if (!entities.empty()) {
-    Status s = store_->UpsertEntities(entities);
-    if (!s.ok()) std::cerr << "vigil: storing entities: " << s.message() << "\n";
-  }
+  Status entities = engine_->FlushDirtyEntities(
+      kEntityFlushBatch, [&](const std::vector<store::EntityRecord>& batch) { return store_->UpsertEntities(batch); });
+  if (!entities.ok()) std::cerr << "vigil: storing entities: " << entities.message() << "\n";
   std::vector<store::EntityRecord> facts;
   for (auto& d : device_facts_.TakeEntities()) {
     store::EntityRecord r;
