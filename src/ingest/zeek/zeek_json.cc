@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ingest/zeek/built_strings.h"
+#include "ingest/zeek/line_masks.h"
 #include "ingest/zeek/zeek_scan.h"
 
 namespace vigil::ingest::zeek {
@@ -63,6 +64,7 @@ class ZeekJsonDecoder::Impl {
   // Decodes the lines of `data` (ZeekJsonDecoder::Decode's contract).
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects);
+  ZeekJsonDecoder::PathCounts paths() const { return paths_; }
 
  private:
   struct KeyGuess;
@@ -79,6 +81,15 @@ class ZeekJsonDecoder::Impl {
   // control byte), so a scan that succeeds never crosses one: given the chunk's end as
   // `end`, it also finds where a canonical line ends.
   const char* FastScan(const char* begin, const char* end);
+  // The flat-line scanner, tried before FastScan: for a line of only flat keys and scalar
+  // or array values, with no escapes, control or non-ASCII bytes (nearly every line Zeek
+  // writes), that starts at `begin` and ends with a newline before `end`. One SIMD pass
+  // classifies the line 64 bytes at a time and marks the commas outside strings (the quotes'
+  // prefix XOR tells inside from outside), so every field's extent is known before any
+  // field is read: the fields are then checked and read independently of each other
+  // rather than one after the other as FastScan must. Returns the line's closing '}' with
+  // fields_ set, or nullptr (nothing is decided: FastScan then reads the line).
+  const char* FlatScan(const char* begin, const char* end);
   // The field of the key at `p` when it is one of the kLookahead layout entries from `next`
   // on (`layout`, `size`: layout_'s), advancing p past the `"key":` bytes and next past the
   // entry; or false. The layout is passed in registers: FastScan keeps its state out of
@@ -139,10 +150,14 @@ class ZeekJsonDecoder::Impl {
   bool depth_checked_ = false;
   bool unsupported_reported_ = false;
   std::string scratch_;  // reused to join arrays before they are interned
+  ZeekJsonDecoder::PathCounts paths_;
+  ClassifyLineFn classify_ = SimdClassifyLine();  // FlatScan's first pass (null: no FlatScan)
+  LineMasks masks_;                                // and what it found, reused line to line
 };
 
 ZeekJsonDecoder::ZeekJsonDecoder(bool fast_path) : impl_(std::make_unique<Impl>(fast_path)) {}
 ZeekJsonDecoder::~ZeekJsonDecoder() = default;
+ZeekJsonDecoder::PathCounts ZeekJsonDecoder::paths() const { return impl_->paths(); }
 
 const char* ZeekJsonDecoder::Impl::CheckNested(const char* at, size_t level) {
   if (depth_checked_) return nullptr;
@@ -313,7 +328,10 @@ void ZeekJsonDecoder::Impl::DecodeLine(std::string_view line, size_t capacity, c
     rejects.push_back(MakeReject(pos, code, reason, line));
   };
   const char* end = line.data() + line.size();
-  if (!fast_path_ || FastScan(line.data(), end) != end - 1) {
+  if (fast_path_ && FastScan(line.data(), end) == end - 1) {
+    ++paths_.canonical;
+  } else {
+    ++paths_.simdjson;
     if (const char* e = ParseWithSimdjson(line, capacity)) {
       if (std::strcmp(e, "too-deep") == 0)
         reject("too-deep", "JSON nested deeper than the 64-level cap");
@@ -660,6 +678,128 @@ const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) 
   }
 }
 
+const char* ZeekJsonDecoder::Impl::FlatScan(const char* begin, const char* end) {
+  // Pass 1: the line's byte classes, and its commas outside strings.
+  LineMasks& m = masks_;
+  const char* const close = classify_(begin, end, m);
+  if (close == nullptr || close <= begin || *begin != '{' || *close != '}') return nullptr;
+
+  // Pass 2: each field, between two commas (or the braces), must be exactly "key":value.
+  fields_.Clear();
+  const KeyGuess* layout = layout_.data();
+  size_t layout_size = layout_.size();
+  size_t next = 0;
+  uint64_t present = 0;
+  size_t word = 0;
+  uint64_t bits = m.comma[0];
+  // The next comma outside strings, or the closing brace after the last one.
+  auto next_comma = [&]() -> const char* {
+    while (bits == 0) {
+      if (++word == m.words) return close;
+      bits = m.comma[word];
+    }
+    const char* c = begin + 64 * word + __builtin_ctzll(bits);
+    bits &= bits - 1;
+    return c;
+  };
+  // The low n bits (n <= 56: BitsAt's guarantee).
+  auto low = [](size_t n) { return (uint64_t{1} << n) - 1; };
+  const char* s = begin + 1;
+  for (;;) {
+    const char* c = next_comma();
+    if (*s != '"') return nullptr;
+    const char* v = s;
+    Field f;
+    if (!GuessKey(v, false, layout, layout_size, next, f)) {
+      const char* q = FindJsonStringSpecial(s + 1, c);
+      if (q >= c || *q != '"' || q + 1 >= c || q[1] != ':') return nullptr;
+      f = LookupField(std::string_view(s + 1, static_cast<size_t>(q - s - 1)));
+      next = LearnKey(std::string_view(s + 1, static_cast<size_t>(q - s - 1)), false, f, next);
+      layout = layout_.data();
+      layout_size = layout_.size();
+      v = q + 2;
+    }
+    // The key holds no quote, so its closing quote and ':' lie before c; a guess cannot
+    // reach past it. An empty value is not JSON.
+    if (v >= c) return nullptr;
+    const size_t len = static_cast<size_t>(c - v);
+    const size_t at = static_cast<size_t>(v - begin);
+    std::string_view value;
+    bool is_string = false, is_null = false;
+    switch (*v) {
+      case '"': {
+        // A string: it closes at the field's last byte, and no quote comes before that
+        // (pass 1 saw no escape on the line).
+        if (len < 2 || c[-1] != '"') return nullptr;
+        const bool inner_quote = len - 2 <= 56 ? (BitsAt(m.quote, at + 1) & low(len - 2)) != 0
+                                               : FindByte(v + 1, c, '"') != c - 1;
+        if (inner_quote) return nullptr;
+        value = std::string_view(v + 1, len - 2);
+        is_string = true;
+        break;
+      }
+      case 't':
+        if (len != 4 || std::memcmp(v, "true", 4) != 0) return nullptr;
+        value = std::string_view(v, 4);
+        break;
+      case 'f':
+        if (len != 5 || std::memcmp(v, "false", 5) != 0) return nullptr;
+        value = std::string_view(v, 5);
+        break;
+      case 'n':
+        if (len != 4 || std::memcmp(v, "null", 4) != 0) return nullptr;
+        is_null = true;
+        break;
+      case '[': {
+        // Its commas split it into several "fields": FastArray reads it, and the commas
+        // up to its end are skipped.
+        fields_.present = present;
+        const char* after = FastArray(f, v, close);
+        if (after == nullptr) return nullptr;
+        present = fields_.present;
+        while (c < after) c = next_comma();
+        if (c != after) return nullptr;
+        if (c == close) {
+          fields_.present = present;
+          return close;
+        }
+        s = c + 1;
+        continue;
+      }
+      default: {
+        // A number, ending exactly at c. Most are plain: digits with at most one '.' that
+        // has digits on both sides, and no leading zero before more digits, read off the
+        // digit mask. The rest (signs, exponents, longer ones) take ScanNumber (c + 1: it
+        // reads the byte after the number).
+        bool plain = false;
+        if (len <= 56) {
+          const uint64_t other = ~BitsAt(m.digit, at) & low(len);  // the bytes that are not digits
+          const size_t dot = static_cast<size_t>(__builtin_ctzll(other | (uint64_t{1} << len)));
+          plain = (other & (other - 1)) == 0 &&                                // one at most
+                  (other == 0 || (v[dot] == '.' && dot > 0 && dot + 1 < len)) &&  // a '.' inside
+                  (*v != '0' || len == 1 || dot == 1);                          // "0", "0.5"
+        }
+        if (!plain) {
+          const char* n = v;
+          if (!ScanNumber(n, c + 1) || n != c) return nullptr;
+        }
+        value = std::string_view(v, len);
+        break;
+      }
+    }
+    if (f != Field::kIgnore && !is_null) {
+      if (f == Field::kTs && is_string) fields_.ts_is_string = true;
+      fields_.text[static_cast<int>(f)] = value;
+      present |= RecordFields::Bit(f);
+    }
+    if (c == close) {
+      fields_.present = present;
+      return close;
+    }
+    s = c + 1;
+  }
+}
+
 size_t ZeekJsonDecoder::Decode(std::string_view data, const ChunkStart& start, bool at_end,
                                std::vector<Event>& events, std::vector<Reject>& rejects) {
   return impl_->Decode(data, start, at_end, events, rejects);
@@ -678,9 +818,18 @@ size_t ZeekJsonDecoder::Impl::Decode(std::string_view data, const ChunkStart& st
     const char* p = data.data() + pos;
     // A canonical line: the scanner finds its end, so it is not searched for first.
     if (fast_path_) {
-      const char* close = FastScan(p, data_end);
-      if (close != nullptr && close + 1 < data_end && close[1] == '\n' &&
-          static_cast<size_t>(close + 1 - p) <= kMaxRecordBytes) {
+      const char* close = classify_ ? FlatScan(p, data_end) : nullptr;
+      if (close != nullptr) {
+        ++paths_.flat;
+      } else {
+        close = FastScan(p, data_end);
+        if (close != nullptr && close + 1 < data_end && close[1] == '\n' &&
+            static_cast<size_t>(close + 1 - p) <= kMaxRecordBytes)
+          ++paths_.canonical;
+        else
+          close = nullptr;
+      }
+      if (close != nullptr) {
         std::string_view l(p, static_cast<size_t>(close + 1 - p));
         Emit(l, SourcePos{start.input, line, start.offset + pos}, events, rejects);
         pos += l.size() + 1;

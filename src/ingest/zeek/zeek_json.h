@@ -12,8 +12,14 @@
 // and finds the line's end itself. Zeek writes
 // a log's keys in one order, leaving unset fields out, so each key is predicted from the
 // keys of the lines before (one 32-byte compare; LookupField when the guess is wrong), and
-// numbers are measured on a digit mask. It accepts a line only if the line is valid JSON
-// inside that subset; anything else (whitespace, escapes, non-ASCII bytes, other nesting,
+// numbers are measured on a digit mask. In front of it, for the flat lines that are nearly
+// all of a log (no nested object, no escape, control or non-ASCII byte), the flat-line
+// scanner classifies the whole line first, 64 bytes at a time (AVX-512 or AVX2,
+// line_masks.h): its commas outside strings, quotes and digits as bitmasks. Every field's
+// extent is then known before any field is read, so the fields are checked one after the
+// other without each waiting on the scan of the one before, and strings and plain numbers
+// are checked on the masks. Either scanner accepts a line only if it is valid JSON inside
+// that subset; anything else (whitespace, escapes, non-ASCII bytes, other nesting,
 // malformed text) goes to one reused simdjson On-Demand parser, parsed in place through a
 // padded view (the chunk's kReadPadding bytes), whose fields are walked once with a switch
 // on the key (LookupField). simdjson also decides the reject code for malformed lines, so
@@ -49,6 +55,14 @@ class ZeekJsonDecoder : public Decoder {
   std::string_view format() const override { return "zeek-json"; }
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects) override;
+
+  // Lines by the path that read them (see above), for tests and benchmarks.
+  struct PathCounts {
+    uint64_t flat = 0;       // the flat-line scanner
+    uint64_t canonical = 0;  // the canonical-form scanner
+    uint64_t simdjson = 0;   // simdjson, including the lines it rejects
+  };
+  PathCounts paths() const;
 
  private:
   // The simdjson parser lives in the .cc file, which alone includes simdjson.h

@@ -6,6 +6,7 @@
 
 #include "ingest/registry.h"
 #include "ingest/zeek/built_strings.h"
+#include "ingest/zeek/line_masks.h"
 #include "ingest/zeek/zeek_sniff.h"
 #include "ingest/zeek/zeek_test_util.h"
 #include "ingest/zeek/zeek_tsv.h"
@@ -635,8 +636,10 @@ TEST(ZeekJson, StringsWithSpecialBytesAtEveryPositionGiveTheSimdjsonPathsEvents)
   // byte at every position of strings up to 70 bytes long, with the string starting at every
   // offset from a 32-byte block (the "pad" field's length), in a read field (user_agent),
   // an ignored one, an array element and the uid; each line must decode as simdjson does.
-  const std::vector<std::string> specials = {"\\\"", "\\\\",     "\\n",  "\\u00e9", "\x01",
-                                             "\t",   "\xc3\xa9", "\xff", "\x7f",    "\""};
+  // ',' ':' and the brackets: the flat-line scanner splits fields at commas outside strings.
+  const std::vector<std::string> specials = {"\\\"", "\\\\", "\\n", "\\u00e9", "\x01", "\t", "\xc3\xa9",
+                                             "\xff", "\x7f",  "\"",   ",",       ":",    "{",  "}",
+                                             "[",    "]",     "\",\""};
   std::string text;
   size_t lines = 0;
   for (size_t len : {0, 1, 15, 16, 17, 30, 31, 32, 33, 47, 63, 64, 65, 70}) {
@@ -673,6 +676,31 @@ TEST(ZeekJson, StringsWithSpecialBytesAtEveryPositionGiveTheSimdjsonPathsEvents)
   }
   EXPECT_GE(a.events.size(), lines / 4);
   EXPECT_GE(a.rejects.size(), 1u);
+}
+
+// Which scanner reads which line: Zeek's own flat lines the flat-line scanner, nested "id"
+// objects the canonical scanner, escapes simdjson.
+TEST(ZeekJson, EachLineTakesTheCheapestScannerThatCanReadIt) {
+  const std::string conn = ReadTestData("conn_008.json");
+  const size_t lines = static_cast<size_t>(std::count(conn.begin(), conn.end(), '\n'));
+  std::string text = conn;
+  text += R"({"ts":4.5,"uid":"Ca","id":{"orig_h":"10.0.0.1","orig_p":1,"resp_h":"::2","resp_p":2},"proto":"udp","conn_state":"SF"})"
+          "\n";
+  text += R"({"ts":4.5,"uid":"C\u0041","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","conn_state":"SF"})"
+          "\n";
+  ZeekJsonDecoder dec;
+  Decoded d = DecodeAll(dec, text);
+  ASSERT_TRUE(d.rejects.empty()) << d.rejects[0].code;
+  ASSERT_EQ(d.events.size(), lines + 2);
+  if (SimdClassifyLine() != nullptr) {
+    EXPECT_EQ(dec.paths().flat, lines);
+    EXPECT_EQ(dec.paths().canonical, 1u);
+  } else {  // a build below AVX2: no flat-line scanner
+    EXPECT_EQ(dec.paths().flat, 0u);
+    EXPECT_EQ(dec.paths().canonical, lines + 1);
+  }
+  EXPECT_EQ(dec.paths().simdjson, 1u);
+  EXPECT_EQ(d.events.back().uid, "CA");
 }
 
 TEST(ZeekJson, LineEndingInsideAKeyOrNumberIsBadJsonWhateverBytesFollowIt) {

@@ -94,15 +94,10 @@ void ZeekTsvDecoder::OnHeaderLine(std::string_view line) {
   // #types, #open, #close and anything else: nothing the decoder needs.
 }
 
-void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
-                                std::vector<Event>& events, std::vector<Reject>& rejects) {
-  if (line[0] == '#') {
-    OnHeaderLine(line);
-    return;
-  }
+bool ZeekTsvDecoder::TakesDataLines(std::string_view line, const SourcePos& pos, std::vector<Reject>& rejects) {
   if (!have_fields_) {
     rejects.push_back(MakeReject(pos, "no-header", "data line before any #fields header", line));
-    return;
+    return false;
   }
   if (type_ == LogType::kOther || type_ == LogType::kUnknown) {
     if (!unsupported_reported_) {
@@ -111,34 +106,25 @@ void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
                                    "this Zeek log type produces no events; its lines are skipped",
                                    line));
     }
-    return;
+    return false;
   }
-  // Split once, keeping the columns Vigil reads.
-  fields_.Clear();
-  const char* p = line.data();
-  const char* end = p + line.size();
-  const size_t ncols = columns_.size();
-  const char unset0 = unset_field_.empty() ? '\0' : unset_field_[0];
-  const bool unset_is_one = unset_field_.size() == 1;
-  size_t col = 0;
-  for (;;) {
-    const char* q = FindByte(p, end, sep_);
-    if (col < ncols) {
-      Field f = columns_[col];
-      if (f != Field::kIgnore) {
-        std::string_view v(p, static_cast<size_t>(q - p));
-        bool unset = unset_is_one ? (v.size() == 1 && v[0] == unset0) : v == unset_field_;
-        if (!unset) {
-          if (v.size() == empty_field_.size() && v == empty_field_) v = {};
-          fields_.Set(f, v);
-        }
-      }
-    }
-    ++col;
-    if (q == end) break;
-    p = q + 1;
-  }
-  if (col < ncols) {
+  return true;
+}
+
+inline void ZeekTsvDecoder::TakeColumn(size_t col, const char* p, const char* q) {
+  if (col >= columns_.size()) return;
+  const Field f = columns_[col];
+  if (f == Field::kIgnore) return;
+  std::string_view v(p, static_cast<size_t>(q - p));
+  const bool unset = unset_field_.size() == 1 ? (v.size() == 1 && v[0] == unset_field_[0]) : v == unset_field_;
+  if (unset) return;
+  if (v.size() == empty_field_.size() && v == empty_field_) v = {};
+  fields_.Set(f, v);
+}
+
+void ZeekTsvDecoder::Finish(std::string_view line, const SourcePos& pos, size_t cols, std::vector<Event>& events,
+                            std::vector<Reject>& rejects) {
+  if (cols < columns_.size()) {
     rejects.push_back(
         MakeReject(pos, "short-line", "fewer columns than the #fields header names", line));
     return;
@@ -152,11 +138,79 @@ void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
   }
 }
 
+void ZeekTsvDecoder::DecodeLine(std::string_view line, const SourcePos& pos,
+                                std::vector<Event>& events, std::vector<Reject>& rejects) {
+  if (line[0] == '#') {
+    OnHeaderLine(line);
+    return;
+  }
+  if (!TakesDataLines(line, pos, rejects)) return;
+  // Split once, keeping the columns Vigil reads.
+  fields_.Clear();
+  const char* p = line.data();
+  const char* end = p + line.size();
+  size_t col = 0;
+  for (;;) {
+    const char* q = FindByte(p, end, sep_);
+    TakeColumn(col++, p, q);
+    if (q == end) break;
+    p = q + 1;
+  }
+  Finish(line, pos, col, events, rejects);
+}
+
+void ZeekTsvDecoder::DecodeSplitLine(std::string_view line, const SourcePos& pos, std::vector<Event>& events,
+                                     std::vector<Reject>& rejects) {
+  if (!TakesDataLines(line, pos, rejects)) return;
+  fields_.Clear();
+  const char* const begin = line.data();
+  const char* const end = begin + line.size();
+  const size_t words = (line.size() + 63) / 64;
+  const char* p = begin;
+  size_t col = 0;
+  for (size_t w = 0; w < words; ++w) {
+    // A '\r' before the newline is not in the line: its bit (never a separator) is off.
+    for (uint64_t bits = seps_[w]; bits != 0; bits &= bits - 1) {
+      const char* q = begin + 64 * w + __builtin_ctzll(bits);
+      if (q >= end) break;
+      TakeColumn(col++, p, q);
+      p = q + 1;
+    }
+  }
+  TakeColumn(col++, p, end);
+  Finish(line, pos, col, events, rejects);
+}
+
 size_t ZeekTsvDecoder::Decode(std::string_view data, const ChunkStart& start, bool at_end,
                               std::vector<Event>& events, std::vector<Reject>& rejects) {
-  return ForEachLine(
-      data, start, at_end, rejects,
-      [&](std::string_view line, const SourcePos& pos) { DecodeLine(line, pos, events, rejects); });
+  const char* const data_end = data.data() + data.size();
+  auto decode_line = [&](std::string_view line, const SourcePos& pos) { DecodeLine(line, pos, events, rejects); };
+  size_t pos = 0;
+  uint64_t line = start.line;
+  while (pos < data.size()) {
+    const char* p = data.data() + pos;
+    // A data line once the header is known, up to 2 KiB (nearly all): split in one pass.
+    if (split_ && have_fields_ && *p != '#') {
+      if (const char* nl = split_(p, data_end, sep_, seps_)) {
+        const char* e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        if (e > p) DecodeSplitLine(std::string_view(p, static_cast<size_t>(e - p)),
+                                   SourcePos{start.input, line, start.offset + pos}, events, rejects);
+        pos = static_cast<size_t>(nl + 1 - data.data());
+        ++line;
+        continue;
+      }
+    }
+    // Headers, long lines and the last, incomplete line: ForEachLine, one line at a time,
+    // which keeps the reader's contract for them.
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(data_end - p)));
+    const size_t len = nl ? static_cast<size_t>(nl + 1 - p) : data.size() - pos;
+    const size_t used = ForEachLine(std::string_view(p, len), ChunkStart{start.input, line, start.offset + pos},
+                                    nl != nullptr || at_end, rejects, decode_line);
+    if (used == 0) break;  // the incomplete last line, not yet complete
+    pos += used;
+    ++line;
+  }
+  return pos;
 }
 
 }  // namespace vigil::ingest::zeek

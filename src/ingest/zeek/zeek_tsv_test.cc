@@ -460,6 +460,61 @@ TEST(ZeekTsv, SplittingTheInputAtAnyByteGivesIdenticalEvents) {
   }
 }
 
+// Decode splits a data line on a mask of its separators made in one pass; DecodeLine, fed
+// one line at a time, searches column by column. Lines of every length across the 64-byte
+// blocks of the mask and past its 2 KiB reach, with CR LF endings, empty and unset
+// columns, too few columns and empty lines, must give the same events and rejects.
+TEST(ZeekTsv, OnePassSplitGivesWhatTheColumnSearchGives) {
+  const std::string header = ReadTestData("conn_008.log").substr(0, ReadTestData("conn_008.log").find("\n1"));
+  std::string body;
+  size_t whole = 1;  // the long line
+  for (size_t pad = 0; pad < 150; ++pad) {
+    const std::string uid = "C" + std::string(pad, 'u');
+    std::string line = "1600000000.5\t" + uid + "\t10.0.0.1\t5000\t8.8.8.8\t53\tudp\tdns\t0.25\t10\t20\tSF\t-\t-\t0\tDd\t1\t38\t1\t48\t(empty)\tBenign\tx";
+    if (pad % 7 == 3) line = line.substr(0, line.rfind('\t'));  // a column short
+    if (pad % 5 == 1) line += "\r";
+    if (pad % 11 == 4) line += "\textra";
+    whole += pad % 7 != 3 || pad % 11 == 4;    body += line + "\n";
+    if (pad % 13 == 0) body += "\n";
+  }
+  body += "1600000001.5\tClong\t10.0.0.1\t5000\t8.8.8.8\t53\tudp\tdns\t0.25\t10\t20\tSF\t-\t-\t0\t" +
+          std::string(2100, 'h') + "\t1\t38\t1\t48\t(empty)\tBenign\tx\n";
+  const std::string text = header + "\n" + body;
+
+  ZeekTsvDecoder split_dec;
+  Decoded a = DecodeAll(split_dec, text);
+  ZeekTsvDecoder line_dec;
+  std::vector<Event> ev;
+  std::vector<Reject> rj;
+  uint64_t line = 1, offset = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t nl = text.find('\n', at);
+    std::string_view l(text.data() + at, nl - at);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (!l.empty()) line_dec.DecodeLine(l, SourcePos{0, line, offset}, ev, rj);
+    at = nl + 1;
+    offset = at;
+    ++line;
+  }
+  auto describe = [](const std::vector<Event>& events, const std::vector<Reject>& rejects) {
+    std::string out;
+    for (const Event& e : events) {
+      const FlowBody* f = e.As<FlowBody>();
+      out += std::to_string(e.pos.line) + ":" + std::to_string(e.pos.offset) + " " + std::to_string(e.time) + " " +
+             std::string(e.uid) + " " + std::string(e.raw.substr(0, 60)) + " " + std::to_string(e.net.resp_p) +
+             (f ? " " + std::string(f->history.substr(0, 8)) + std::to_string(f->history.size()) + " " +
+                      std::to_string(f->resp_bytes) + " " + std::to_string(f->resp_pkts)
+                : "") +
+             "\n";
+    }
+    for (const Reject& r : rejects) out += "R" + std::to_string(r.line) + ":" + std::to_string(r.offset) + r.code + "\n";
+    return out;
+  };
+  EXPECT_EQ(describe(a.events, a.rejects), describe(ev, rj));
+  EXPECT_EQ(a.events.size(), whole);  // every line but the short ones
+  EXPECT_EQ(a.events.back().As<FlowBody>()->history.size(), 2100u);
+}
+
 TEST(ZeekTsv, RegisteredUnderItsFormatName) {
   const FormatInfo* f = FormatRegistry::Global().Find("zeek-tsv");
   ASSERT_NE(f, nullptr);
