@@ -554,7 +554,7 @@ bool ZeekJsonDecoder::Impl::GuessKey(const char*& p, bool in_id, const KeyGuess*
     if (g.in_id != in_id) continue;
 #if defined(__AVX2__)
     uint32_t eq = static_cast<uint32_t>(_mm256_movemask_epi8(
-        _mm256_cmpeq_epi8(text, _mm256_load_si256(reinterpret_cast<const __m256i*>(g.text)))));
+        _mm256_cmpeq_epi8(text, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(g.text)))));
     if ((eq & g.mask) != g.mask) continue;
 #elif defined(__SSE2__)
     const __m128i* t = reinterpret_cast<const __m128i*>(g.text);
