@@ -5,8 +5,8 @@
 // jemalloc's build-time options (read before the first allocation; MALLOC_CONF in the
 // environment still overrides them). The models' per-entity hash tables grow to hundreds
 // of MB; backed by 2 MiB transparent huge pages they take about 20 times fewer page faults
-// and TLB misses than with 4 KiB pages, which on a virtual machine is a fifth of a
-// replay's time (docs/performance.md). Without THP on the host (or with it set to never)
+// than with 4 KiB pages, which on the virtual machine we measure on saves a tenth to a
+// fifth of a replay's time (docs/performance.md). Without THP on the host (or with it set to never)
 // jemalloc simply uses normal pages.
 extern "C" {
 // NOLINTNEXTLINE(cppcoreguidelines-avoid-non-const-global-variables): jemalloc's contract
