@@ -48,4 +48,14 @@ size_t ForEachLine(std::string_view data, const ChunkStart& start, bool at_end,
   return pos;
 }
 
+size_t ForNextLine(std::string_view data, size_t pos, const ChunkStart& start, uint64_t line, bool at_end,
+                   std::vector<Reject>& rejects,
+                   const std::function<void(std::string_view, const SourcePos&)>& on_line) {
+  const char* p = data.data() + pos;
+  const void* nl = std::memchr(p, '\n', data.size() - pos);
+  const size_t len = nl ? static_cast<size_t>(static_cast<const char*>(nl) + 1 - p) : data.size() - pos;
+  return ForEachLine(std::string_view(p, len), ChunkStart{start.input, line, start.offset + pos},
+                     nl != nullptr || at_end, rejects, on_line);
+}
+
 }  // namespace vigil::ingest

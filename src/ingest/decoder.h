@@ -81,4 +81,12 @@ size_t ForEachLine(std::string_view data, const ChunkStart& start, bool at_end,
                    std::vector<Reject>& rejects,
                    const std::function<void(std::string_view line, const SourcePos& pos)>& on_line);
 
+// ForEachLine on the one line that starts at data[pos], numbered `line`: for decoders that
+// read most lines their own faster way and hand the others (headers, over-long lines, the
+// incomplete last line) over one at a time. Returns the bytes consumed; 0 for a last line
+// that is not complete yet.
+size_t ForNextLine(std::string_view data, size_t pos, const ChunkStart& start, uint64_t line, bool at_end,
+                   std::vector<Reject>& rejects,
+                   const std::function<void(std::string_view line, const SourcePos& pos)>& on_line);
+
 }  // namespace vigil::ingest

@@ -1,10 +1,12 @@
-// One JSON line as bitmasks, one bit per byte: the first pass of ZeekJsonDecoder's flat-line
-// scanner (see zeek_json.h). The masks are made 64 bytes at a time with SIMD compares; the
-// second pass then finds every field's extent and checks most values with bit arithmetic
-// instead of a byte scan.
+// A Zeek log line as bitmasks, one bit per byte, made 64 bytes at a time with SIMD
+// compares: the first pass of both Zeek decoders. ClassifyLine gives ZeekJsonDecoder's
+// flat-line scanner the line's commas outside strings, quotes and digits, so it finds every
+// field's extent up front and checks strings and plain numbers with bit arithmetic;
+// SplitLine gives ZeekTsvDecoder the line's separators.
 //
 // Three kernels give the same masks: AVX-512BW (one compare per class and 64 bytes, chosen
-// at run time when the CPU has it), AVX2 (the build's baseline on x86-64) and portable C++.
+// at run time when the CPU has it), AVX2 (the build's baseline on x86-64) and portable C++
+// (for the tests that compare them).
 #pragma once
 
 #include <bit>

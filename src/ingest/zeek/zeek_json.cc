@@ -678,6 +678,24 @@ const char* ZeekJsonDecoder::Impl::FastScan(const char* begin, const char* end) 
   }
 }
 
+namespace {
+
+// Whether the `len` bytes at v (at offset `at` of the line `m` classifies) are a plain JSON
+// number, read off the digit mask: digits with at most one '.' that has digits on both
+// sides, and no leading zero before more digits ("0", "0.5", "12.25"). False is "not
+// decided here": signs, exponents and numbers over 56 bytes go to ScanNumber.
+bool PlainNumber(const LineMasks& m, const char* v, size_t at, size_t len) {
+  if (len == 0 || len > 56) return false;
+  const uint64_t all = (uint64_t{1} << len) - 1;
+  const uint64_t other = ~BitsAt(m.digit, at) & all;  // the bytes that are not digits
+  const size_t dot = static_cast<size_t>(__builtin_ctzll(other | (uint64_t{1} << len)));
+  return (other & (other - 1)) == 0 &&                                  // one at most
+         (other == 0 || (v[dot] == '.' && dot > 0 && dot + 1 < len)) &&  // a '.' inside
+         (*v != '0' || len == 1 || dot == 1);                            // "0", "0.5"
+}
+
+}  // namespace
+
 const char* ZeekJsonDecoder::Impl::FlatScan(const char* begin, const char* end) {
   // Pass 1: the line's byte classes, and its commas outside strings.
   LineMasks& m = masks_;
@@ -724,68 +742,40 @@ const char* ZeekJsonDecoder::Impl::FlatScan(const char* begin, const char* end) 
     if (v >= c) return nullptr;
     const size_t len = static_cast<size_t>(c - v);
     const size_t at = static_cast<size_t>(v - begin);
+    if (*v == '[') {
+      // Its commas split it into several "fields": FastArray reads it, and the commas up
+      // to its end are skipped.
+      fields_.present = present;
+      const char* after = FastArray(f, v, close);
+      if (after == nullptr) return nullptr;
+      present = fields_.present;
+      while (c < after) c = next_comma();
+      if (c != after) return nullptr;
+      if (c == close) {
+        fields_.present = present;
+        return close;
+      }
+      s = c + 1;
+      continue;
+    }
     std::string_view value;
     bool is_string = false, is_null = false;
-    switch (*v) {
-      case '"': {
-        // A string: it closes at the field's last byte, and no quote comes before that
-        // (pass 1 saw no escape on the line).
-        if (len < 2 || c[-1] != '"') return nullptr;
-        const bool inner_quote = len - 2 <= 56 ? (BitsAt(m.quote, at + 1) & low(len - 2)) != 0
-                                               : FindByte(v + 1, c, '"') != c - 1;
-        if (inner_quote) return nullptr;
-        value = std::string_view(v + 1, len - 2);
-        is_string = true;
-        break;
-      }
-      case 't':
-        if (len != 4 || std::memcmp(v, "true", 4) != 0) return nullptr;
-        value = std::string_view(v, 4);
-        break;
-      case 'f':
-        if (len != 5 || std::memcmp(v, "false", 5) != 0) return nullptr;
-        value = std::string_view(v, 5);
-        break;
-      case 'n':
-        if (len != 4 || std::memcmp(v, "null", 4) != 0) return nullptr;
-        is_null = true;
-        break;
-      case '[': {
-        // Its commas split it into several "fields": FastArray reads it, and the commas
-        // up to its end are skipped.
-        fields_.present = present;
-        const char* after = FastArray(f, v, close);
-        if (after == nullptr) return nullptr;
-        present = fields_.present;
-        while (c < after) c = next_comma();
-        if (c != after) return nullptr;
-        if (c == close) {
-          fields_.present = present;
-          return close;
-        }
-        s = c + 1;
-        continue;
-      }
-      default: {
-        // A number, ending exactly at c. Most are plain: digits with at most one '.' that
-        // has digits on both sides, and no leading zero before more digits, read off the
-        // digit mask. The rest (signs, exponents, longer ones) take ScanNumber (c + 1: it
-        // reads the byte after the number).
-        bool plain = false;
-        if (len <= 56) {
-          const uint64_t other = ~BitsAt(m.digit, at) & low(len);  // the bytes that are not digits
-          const size_t dot = static_cast<size_t>(__builtin_ctzll(other | (uint64_t{1} << len)));
-          plain = (other & (other - 1)) == 0 &&                                // one at most
-                  (other == 0 || (v[dot] == '.' && dot > 0 && dot + 1 < len)) &&  // a '.' inside
-                  (*v != '0' || len == 1 || dot == 1);                          // "0", "0.5"
-        }
-        if (!plain) {
-          const char* n = v;
-          if (!ScanNumber(n, c + 1) || n != c) return nullptr;
-        }
-        value = std::string_view(v, len);
-        break;
-      }
+    if (*v == '"') {
+      // A string: it closes at the field's last byte, and no quote comes before that (pass
+      // 1 saw no escape on the line).
+      if (len < 2 || c[-1] != '"') return nullptr;
+      const bool inner_quote = len - 2 <= 56 ? (BitsAt(m.quote, at + 1) & low(len - 2)) != 0
+                                             : FindByte(v + 1, c, '"') != c - 1;
+      if (inner_quote) return nullptr;
+      value = std::string_view(v + 1, len - 2);
+      is_string = true;
+    } else if (PlainNumber(m, v, at, len)) {
+      value = std::string_view(v, len);
+    } else {
+      // true, false, null, and numbers with a sign or an exponent: FastScalar, which must
+      // end exactly at c (c + 1: ScanNumber reads the byte after a number).
+      const char* e = v;
+      if (!FastScalar(e, c + 1, value, is_null, is_string) || e != c) return nullptr;
     }
     if (f != Field::kIgnore && !is_null) {
       if (f == Field::kTs && is_string) fields_.ts_is_string = true;
@@ -839,12 +829,7 @@ size_t ZeekJsonDecoder::Impl::Decode(std::string_view data, const ChunkStart& st
     }
     // Any other line goes through ForEachLine alone, which also keeps the reader's
     // contract for the incomplete last line, over-long lines and CR LF endings.
-    const char* nl =
-        static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(data_end - p)));
-    size_t len = nl ? static_cast<size_t>(nl + 1 - p) : data.size() - pos;
-    size_t used =
-        ForEachLine(std::string_view(p, len), ChunkStart{start.input, line, start.offset + pos},
-                    nl != nullptr || at_end, rejects, decode_line);
+    const size_t used = ForNextLine(data, pos, start, line, at_end, rejects, decode_line);
     if (used == 0) break;  // the incomplete last line, not yet complete
     pos += used;
     ++line;

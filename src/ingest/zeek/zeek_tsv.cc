@@ -200,12 +200,8 @@ size_t ZeekTsvDecoder::Decode(std::string_view data, const ChunkStart& start, bo
         continue;
       }
     }
-    // Headers, long lines and the last, incomplete line: ForEachLine, one line at a time,
-    // which keeps the reader's contract for them.
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(data_end - p)));
-    const size_t len = nl ? static_cast<size_t>(nl + 1 - p) : data.size() - pos;
-    const size_t used = ForEachLine(std::string_view(p, len), ChunkStart{start.input, line, start.offset + pos},
-                                    nl != nullptr || at_end, rejects, decode_line);
+    // Headers, long lines and the last, incomplete line: ForEachLine's contract, one line.
+    const size_t used = ForNextLine(data, pos, start, line, at_end, rejects, decode_line);
     if (used == 0) break;  // the incomplete last line, not yet complete
     pos += used;
     ++line;
