@@ -30,7 +30,7 @@ namespace vigil::pipeline {
 
 class EventLog {
  public:
-  explicit EventLog(store::Store& store, size_t batch_size = 16384, size_t max_queued_batches = 4);
+  explicit EventLog(store::Store& store, size_t batch_size = 4096, size_t max_queued_batches = 8);
   ~EventLog();  // stores what is left, then joins the writer
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;

@@ -436,6 +436,12 @@ bool EventFiles::MapSealed(Segment& s) {
   }
   s.sealed = true;
   s.bad_index = false;
+  // The keys are in the index now; their buffers go back to the writer for its next
+  // segment.
+  s.open_entity.clear();
+  s.open_peer.clear();
+  if (s.open_entity.capacity() > spare_entity_.capacity()) spare_entity_.swap(s.open_entity);
+  if (s.open_peer.capacity() > spare_peer_.capacity()) spare_peer_.swap(s.open_peer);
   s.open_entity = {};
   s.open_peer = {};
   if (s.fd >= 0) ::close(s.fd);
@@ -500,9 +506,8 @@ Status EventFiles::WriteIndexHeader(Segment& s) {
 }
 
 Status EventFiles::Seal(Segment& s) {
-  std::vector<Key> scratch;
-  SortKeys(s.open_entity, scratch);
-  SortKeys(s.open_peer, scratch);
+  SortKeys(s.open_entity, sort_scratch_);
+  SortKeys(s.open_peer, sort_scratch_);
   IdxHeader h = HeaderOf(s);
   // Written under a temporary name and renamed: an index is whole or absent.
   std::string path = Path(s.id, ".idx"), tmp = path + ".tmp";
@@ -551,6 +556,8 @@ Status EventFiles::Put(const std::vector<EventRecord>& events) {
       auto seg = std::make_unique<Segment>();
       seg->id = id;
       seg->fd = fd;
+      seg->open_entity.swap(spare_entity_);
+      seg->open_peer.swap(spare_peer_);
       struct stat st {};
       if (fstat(fd, &st) == 0) seg->inode = st.st_ino;
       s = seg.get();

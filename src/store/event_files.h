@@ -76,6 +76,10 @@ class EventFiles {
   int lock_fd_ = -1;
   bool writer_ = false;
   std::string write_buf_;  // Put's encoded rows, reused
+  // The writer's key buffers, kept from one segment to the next: a segment's keys fill
+  // them to its row count, and a buffer grown and dropped per segment would be fresh
+  // memory (page faults, copies as it doubles) every quarter million rows.
+  std::vector<Key> spare_entity_, spare_peer_, sort_scratch_;
   std::map<int64_t, std::unique_ptr<Segment>> segments_;  // by id, oldest first
 };
 
