@@ -76,6 +76,18 @@ class Model {
     (void)ctx;
     (void)final;
   }
+  // Optional, a hint: fetch into the cache what Observe(event) will read, without changing
+  // anything. A model thread calls it for a group of events before observing them, in
+  // two passes over the group: stage 0 may fetch only what the event alone locates (the
+  // slot of the device's entry in a hash table), stage 1 may read what stage 0 fetched
+  // (the entry) to fetch what it points to (the device's own tables). The misses of a
+  // group then overlap instead of stalling Observe one after another. Models that
+  // override it say so in prefetches().
+  virtual void Prefetch(const Event& event, int stage) const {
+    (void)event;
+    (void)stage;
+  }
+  virtual bool prefetches() const { return false; }
   // Checkpoint support: Save writes everything learned; Load restores it into a freshly
   // made model. Load must reject (not crash on) bytes it did not write.
   virtual void Save(learn::StateWriter& w) const = 0;

@@ -145,6 +145,22 @@ class BeaconingModel final : public Model {
     Evaluate(e, p, ctx);
   }
 
+  // Observe's misses, fetched ahead: the device's slot, then its endpoint tables' slots.
+  bool prefetches() const override { return true; }
+  void Prefetch(const Event& e, int stage) const override {
+    if (!e.net.valid || !e.orig_internal || e.resp_internal) return;
+    const uint64_t dev_key = e.net.orig_h.Hash();
+    if (stage == 0) {
+      devices_.prefetch(dev_key);
+      return;
+    }
+    auto dit = devices_.find(dev_key);
+    if (dit == devices_.end()) return;
+    const uint64_t pair_key = learn::MixHash(e.net.resp_h.Hash(), e.net.resp_p);
+    dit->second.pairs.prefetch(pair_key);
+    dit->second.firsts.prefetch(pair_key);
+  }
+
   void Tick(ModelContext& ctx, bool final) override {
     if (final || ctx.now() - last_sweep_ < kMicrosPerHour) return;
     last_sweep_ = ctx.now();

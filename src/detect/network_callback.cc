@@ -54,6 +54,20 @@ class CallbackModel final : public Model {
   }
   const ModelInfo& info() const override { return info_; }
 
+  // Observe's misses, fetched ahead: the device's slot, then its peer's slot.
+  bool prefetches() const override { return true; }
+  void Prefetch(const Event& e, int stage) const override {
+    if (!e.net.valid || e.net.proto == Proto::kIcmp || e.orig_internal == e.resp_internal) return;
+    const IpAddr& device = e.orig_internal ? e.net.orig_h : e.net.resp_h;
+    if (stage == 0) {
+      devices_.prefetch(device.Hash());
+      return;
+    }
+    auto dit = devices_.find(device.Hash());
+    if (dit == devices_.end()) return;
+    dit->second.peers.prefetch((e.orig_internal ? e.net.resp_h : e.net.orig_h).Hash());
+  }
+
   void Observe(const Event& e, ModelContext& ctx) override {
     if (!e.net.valid || e.net.proto == Proto::kIcmp) return;
     const auto* f = e.As<FlowBody>();

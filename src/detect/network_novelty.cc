@@ -250,6 +250,21 @@ class RareExternalDestinationModel final : public Model {
   }
   const ModelInfo& info() const override { return info_; }
 
+  // Observe's misses, fetched ahead (flows): the device's slot, then its destination's
+  // slot in the device's novelty set.
+  bool prefetches() const override { return true; }
+  void Prefetch(const Event& e, int stage) const override {
+    if (e.kind != EventKind::kFlow || !e.net.valid || e.orig_internal == e.resp_internal) return;
+    const IpAddr& device = e.orig_internal ? e.net.orig_h : e.net.resp_h;
+    if (stage == 0) {
+      devices_.prefetch(device.Hash());
+      return;
+    }
+    if (!e.orig_internal) return;  // inbound: only the device's counters
+    auto it = devices_.find(device.Hash());
+    if (it != devices_.end()) it->second.dests.Prefetch(e.net.resp_h.Hash());
+  }
+
   void Observe(const Event& e, ModelContext& ctx) override {
     if (!e.net.valid || e.orig_internal == e.resp_internal) return;
     if (e.kind != EventKind::kFlow) {

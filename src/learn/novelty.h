@@ -57,6 +57,8 @@ class NoveltySet {
   // The verdict on `value` given the history so far, then learns it.
   NoveltyVerdict Observe(uint64_t value, Micros t);
   bool Contains(uint64_t value) const { return counts_.contains(value); }
+  // Fetches into the cache what Observe(value) will read first (a hint; changes nothing).
+  void Prefetch(uint64_t value) const { counts_.prefetch(value); }
 
   uint64_t observations() const { return observations_; }
   uint32_t distinct() const { return static_cast<uint32_t>(counts_.size()); }

@@ -1,6 +1,7 @@
 #include "pipeline/engine.h"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <condition_variable>
 #include <cstdio>
@@ -123,8 +124,13 @@ class Engine::Models {
     // cost the most (beaconing, rare-external-destination) in different lanes of two.
     for (size_t i = 0; i < models_.size(); ++i) contexts_[i]->set_lane(&lanes_[i % lanes_.size()]);
     lane_by_kind_.resize(lanes_.size());
-    for (int k = 0; k < kEventKindCount; ++k)
-      for (size_t i : by_kind_[k]) lane_by_kind_[i % lanes_.size()][k].push_back(i);
+    prefetch_by_kind_.resize(lanes_.size());
+    for (int k = 0; k < kEventKindCount; ++k) {
+      for (size_t i : by_kind_[k]) {
+        lane_by_kind_[i % lanes_.size()][k].push_back(i);
+        if (models_[i]->prefetches()) prefetch_by_kind_[i % lanes_.size()][k].push_back(i);
+      }
+    }
   }
   size_t lanes() const { return lanes_.size(); }
 
@@ -145,17 +151,30 @@ class Engine::Models {
   // A model thread's share of a batch: the items in order through the models of `lane`,
   // with each event's copied network facts. Lane 0 also writes the tick marks. Outputs
   // carry (item, model), so lanes' outputs merge back into Handle's order (MergeOutputs).
+  // The items go in groups of kPrefetchGroup: the models that prefetch (Model::Prefetch)
+  // are asked to, stage 0 then stage 1 over the group, before the group is observed.
   void HandleLane(size_t lane, const std::vector<ModelItem>& items, size_t used, std::vector<ModelOutput>& out) {
     Lane& l = lanes_[lane];
-    for (size_t i = 0; i < used; ++i) {
-      const ModelItem& item = items[i];
-      Point(l, item, &item.facts, out, static_cast<uint32_t>(i));
-      if (item.event) {
-        const Event& e = *item.event;
-        for (size_t m : lane_by_kind_[lane][static_cast<int>(e.kind)]) models_[m]->Observe(e, *contexts_[m]);
-      } else {
-        for (size_t m = lane; m < models_.size(); m += lanes_.size()) models_[m]->Tick(*contexts_[m], item.final);
-        if (lane == 0) AdvanceMark(item, out, static_cast<uint32_t>(i));
+    const auto& by_kind = lane_by_kind_[lane];
+    const auto& prefetching = prefetch_by_kind_[lane];
+    for (size_t group = 0; group < used; group += kPrefetchGroup) {
+      const size_t group_end = std::min(used, group + kPrefetchGroup);
+      for (int stage = 0; stage < 2; ++stage) {
+        for (size_t i = group; i < group_end; ++i) {
+          if (const Event* e = items[i].event)
+            for (size_t m : prefetching[static_cast<int>(e->kind)]) models_[m]->Prefetch(*e, stage);
+        }
+      }
+      for (size_t i = group; i < group_end; ++i) {
+        const ModelItem& item = items[i];
+        Point(l, item, &item.facts, out, static_cast<uint32_t>(i));
+        if (item.event) {
+          const Event& e = *item.event;
+          for (size_t m : by_kind[static_cast<int>(e.kind)]) models_[m]->Observe(e, *contexts_[m]);
+        } else {
+          for (size_t m = lane; m < models_.size(); m += lanes_.size()) models_[m]->Tick(*contexts_[m], item.final);
+          if (lane == 0) AdvanceMark(item, out, static_cast<uint32_t>(i));
+        }
       }
     }
   }
@@ -215,6 +234,10 @@ class Engine::Models {
   std::vector<size_t> by_kind_[kEventKindCount];
   std::vector<Lane> lanes_;
   std::vector<std::array<std::vector<size_t>, kEventKindCount>> lane_by_kind_;  // [lane][kind]
+  std::vector<std::array<std::vector<size_t>, kEventKindCount>> prefetch_by_kind_;  // those that prefetch
+  // Events whose misses a prefetch pass overlaps: enough to keep the core's outstanding
+  // misses busy, few enough that what they fetch is still in L1/L2 when observed.
+  static constexpr size_t kPrefetchGroup = 32;
 };
 
 // The model threads: take batches of items from the engine thread, run them through the
@@ -884,10 +907,29 @@ void Engine::UpdateFormatCounts() {
 
 Status Engine::FlushDirtyEntities(size_t batch,
                                   const std::function<Status(const std::vector<store::EntityRecord>&)>& sink) {
-  std::vector<std::pair<std::string_view, EntityState*>> dirty;
-  for (auto& [id, s] : entities_)
-    if (s.dirty) dirty.emplace_back(std::string_view(id.data(), id.size()), &s);
-  std::sort(dirty.begin(), dirty.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Sorted by id. Each entry carries its id's first 16 bytes as two big-endian words, so
+  // the sort compares words it holds and reads the ids themselves (scattered over the
+  // entity table) only to break a tie between ids that share those bytes.
+  struct Dirty {
+    uint64_t hi, lo;
+    std::string_view id;
+    EntityState* state;
+  };
+  std::vector<Dirty> dirty;
+  for (auto& [id, s] : entities_) {
+    if (!s.dirty) continue;
+    unsigned char prefix[16] = {};
+    std::memcpy(prefix, id.data(), std::min<size_t>(id.size(), sizeof prefix));
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; ++i) hi = hi << 8 | prefix[i];
+    for (int i = 8; i < 16; ++i) lo = lo << 8 | prefix[i];
+    dirty.push_back(Dirty{hi, lo, std::string_view(id.data(), id.size()), &s});
+  }
+  std::sort(dirty.begin(), dirty.end(), [](const Dirty& a, const Dirty& b) {
+    if (a.hi != b.hi) return a.hi < b.hi;
+    if (a.lo != b.lo) return a.lo < b.lo;
+    return a.id < b.id;
+  });
   batch = std::max<size_t>(batch, 1);
   std::vector<store::EntityRecord> records(std::min(batch, dirty.size()));
   Status first_error = Status::Ok();
@@ -895,7 +937,8 @@ Status Engine::FlushDirtyEntities(size_t batch,
     const size_t n = std::min(batch, dirty.size() - from);
     records.resize(n);
     for (size_t i = 0; i < n; ++i) {
-      const auto& [id, s] = dirty[from + i];
+      const std::string_view id = dirty[from + i].id;
+      EntityState* s = dirty[from + i].state;
       store::EntityRecord& r = records[i];
       r.type.assign(s->type);
       r.id.assign(id);
