@@ -77,14 +77,13 @@ void NetworkStats::Observe(const Event& e) {
     device = &e.net.orig_h;
     external = &e.net.resp_h;
   } else if (e.orig_internal && e.resp_internal) {
-    devices_[DeviceFingerprint(e.net.orig_h)] = e.time;
+    devices_.insert(DeviceFingerprint(e.net.orig_h));
     return;
   } else {
     return;
   }
   uint32_t fp = DeviceFingerprint(*device);
-  auto [dit, dnew] = devices_.try_emplace(fp, e.time);
-  if (!dnew) dit->second = std::max(dit->second, e.time);
+  devices_.insert(fp);
   switch (e.kind) {
     case EventKind::kFlow:
       Touch(by_addr_, external->Hash(), fp, e.time);
@@ -199,7 +198,7 @@ const IdsAlertFacts* NetworkFacts::AlertsOn(const IpAddr& external, Micros now) 
 
 size_t NetworkStats::MemoryUsage() const {
   size_t per = sizeof(uint64_t) + sizeof(Entry) + 1;
-  return (by_addr_.capacity() + by_name_.capacity()) * per + devices_.capacity() * 17 +
+  return (by_addr_.capacity() + by_name_.capacity()) * per + devices_.capacity() * 5 +
          alerts_.capacity() * (sizeof(uint64_t) + sizeof(AlertFacts) + 1);
 }
 
@@ -219,12 +218,14 @@ void NetworkStats::Save(learn::StateWriter& w) const {
   };
   save_map(by_addr_);
   save_map(by_name_);
-  std::vector<std::pair<uint64_t, Micros>> devs(devices_.begin(), devices_.end());
+  // Each device is written with a time: the format once kept when the device was last
+  // seen. Nothing read it, and it is no longer kept, so it is 0.
+  std::vector<uint32_t> devs(devices_.begin(), devices_.end());
   std::sort(devs.begin(), devs.end());
   w.U64(devs.size());
-  for (const auto& [k, t] : devs) {
+  for (uint32_t k : devs) {
     w.U64(k);
-    w.I64(t);
+    w.I64(0);
   }
 }
 
@@ -245,9 +246,11 @@ void NetworkStats::Load(learn::StateReader& r) {
   load_map(by_name_);
   devices_.clear();
   uint64_t n = r.Count(max_keys_ * 2);
+  devices_.reserve(n);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
-    uint64_t k = r.U64();
-    devices_[k] = r.I64();
+    const uint64_t k = r.U64();
+    (void)r.I64();  // the last-seen time older checkpoints kept (see Save)
+    devices_.insert(static_cast<uint32_t>(k));
   }
 }
 

@@ -110,3 +110,49 @@ TEST(NetworkFacts, AnswerAsTheLiveStatsDidWhenTheEventWasObserved) {
 
 }  // namespace
 }  // namespace vigil::detect
+
+namespace vigil::detect {
+namespace {
+
+using harness::EventFactory;
+using harness::kTestEpoch;
+
+// A checkpoint restores the counts; and one written when each device came with its
+// last-seen time (the time is now written as 0 and ignored) still loads whole.
+TEST(NetworkStats, ACheckpointRestoresDevicesAndCountsAlsoInTheFormatWithTimes) {
+  EventFactory f;
+  NetworkStats net;
+  for (int i = 1; i <= 4; ++i) net.Observe(f.Flow(kTestEpoch + i, "10.0.0." + std::to_string(i), 5000, "203.0.113.9", 443));
+  net.Observe(f.Flow(kTestEpoch, "10.0.0.9", 5000, "10.0.0.1", 445));  // internal: a device, no contact
+  learn::StateWriter w;
+  net.Save(w);
+  NetworkStats back;
+  learn::StateReader r(w.data());
+  back.Load(r);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(back.DeviceCount(), 5u);
+  EXPECT_EQ(back.DevicesContacting(*IpAddr::Parse("203.0.113.9")), 4u);
+  learn::StateWriter again;
+  back.Save(again);
+  EXPECT_EQ(again.data(), w.data());
+
+  // The older layout: no addresses, no names, two devices with their last-seen times.
+  learn::StateWriter old;
+  old.U64(0);
+  old.U64(0);
+  old.U64(2);
+  old.U64(DeviceFingerprint(*IpAddr::Parse("10.0.0.1")));
+  old.I64(kTestEpoch + 17);
+  old.U64(DeviceFingerprint(*IpAddr::Parse("10.0.0.2")));
+  old.I64(kTestEpoch + 99);
+  NetworkStats from_old;
+  learn::StateReader ro(old.data());
+  from_old.Load(ro);
+  ASSERT_TRUE(ro.ok());
+  EXPECT_EQ(from_old.DeviceCount(), 2u);
+  from_old.Observe(f.Flow(kTestEpoch + 200, "10.0.0.2", 5000, "203.0.113.9", 443));  // known: still two
+  EXPECT_EQ(from_old.DeviceCount(), 2u);
+}
+
+}  // namespace
+}  // namespace vigil::detect
