@@ -1,7 +1,9 @@
 #include "pipeline/engine.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <future>
 #include <array>
 #include <condition_variable>
 #include <cstdio>
@@ -753,15 +755,19 @@ void Engine::ToModels(Event* e, bool final) {
   }
   if (e) {
     // The event stays in its chunk (the stream keeps the chunk until the model threads are
-    // done with it); only the entity strings move into the item.
-    item.entity_id.assign(e->entity.id);
-    item.entity_name.assign(e->entity.name);
-    item.peer_id.assign(e->peer.id);
-    item.peer_name.assign(e->peer.name);
-    e->entity.id = item.entity_id;
-    e->entity.name = item.entity_name;
-    e->peer.id = item.peer_id;
-    e->peer.name = item.peer_name;
+    // done with it), and so does a string inside its record (a Zeek address). Only the
+    // entity strings that point elsewhere (into an enrichment table) move into the item.
+    const auto keep = [raw = e->raw](std::string_view& v, std::string& copy) {
+      const auto at = reinterpret_cast<std::uintptr_t>(v.data());
+      const auto raw_at = reinterpret_cast<std::uintptr_t>(raw.data());
+      if (v.empty() || (at >= raw_at && at + v.size() <= raw_at + raw.size())) return;
+      copy.assign(v);
+      v = copy;
+    };
+    keep(e->entity.id, item.entity_id);
+    keep(e->entity.name, item.entity_name);
+    keep(e->peer.id, item.peer_id);
+    keep(e->peer.name, item.peer_name);
     item.facts.Capture(network_, *e);
   }
   model_thread_->Commit(submitted_seq_);
@@ -931,10 +937,19 @@ Status Engine::FlushDirtyEntities(size_t batch,
     return a.id < b.id;
   });
   batch = std::max<size_t>(batch, 1);
-  std::vector<store::EntityRecord> records(std::min(batch, dirty.size()));
+  // Two sets of records: while a helper thread stores one batch (the sink is the store,
+  // which serialises its own calls), this thread builds the next. A flush of one batch
+  // stays on this thread.
+  std::vector<store::EntityRecord> buffers[2];
+  std::future<Status> storing;
   Status first_error = Status::Ok();
-  for (size_t from = 0; from < dirty.size(); from += batch) {
+  auto note = [&first_error](const Status& st) {
+    if (!st.ok() && first_error.ok()) first_error = st;
+  };
+  const bool one_batch = dirty.size() <= batch;
+  for (size_t from = 0, k = 0; from < dirty.size(); from += batch, ++k) {
     const size_t n = std::min(batch, dirty.size() - from);
+    std::vector<store::EntityRecord>& records = buffers[k % 2];
     records.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const std::string_view id = dirty[from + i].id;
@@ -954,9 +969,14 @@ Status Engine::FlushDirtyEntities(size_t batch,
       if (!r.names.empty()) r.names[0].assign(s->name);
       s->dirty = false;
     }
-    Status st = sink(records);
-    if (!st.ok() && first_error.ok()) first_error = st;
+    if (storing.valid()) note(storing.get());  // the other buffer is free again
+    if (one_batch) {
+      note(sink(records));
+    } else {
+      storing = std::async(std::launch::async, [&sink, &records] { return sink(records); });
+    }
   }
+  if (storing.valid()) note(storing.get());
   return first_error;
 }
 

@@ -106,9 +106,11 @@ class Engine : public RejectSink {
 
   // Hands the entities seen since the last call to `sink` as store records (for
   // UpsertEntities), in id order, at most `batch` records a call, and marks them stored.
-  // The records are reused from batch to batch: a flush of a few hundred thousand
-  // entities makes no more of them than one batch. Returns the first error of the sink
-  // (the entities are marked stored all the same, as a failed write is not retried).
+  // When there is more than one batch, `sink` runs on a helper thread (one call at a
+  // time, in order) while the next batch is built. The records are reused from batch to
+  // batch: a flush of a few hundred thousand entities makes no more of them than two
+  // batches. Returns the first error of the sink (the entities are marked stored all the
+  // same, as a failed write is not retried).
   Status FlushDirtyEntities(size_t batch,
                             const std::function<Status(const std::vector<store::EntityRecord>&)>& sink);
   std::vector<store::RejectCount> TakeRejectCounts();
