@@ -149,7 +149,12 @@ class Stream {
 
   // Held events (sorted by time) with the chunks they point into.
   std::deque<std::unique_ptr<Chunk>> live_chunks_;
-  static constexpr size_t kMaxFreeChunks = 2;
+  // Recycled chunks kept for reuse. The list never holds more chunks than were alive at
+  // once (it only takes back chunks the model threads are done with), so its bound does
+  // not raise the peak; it must cover the chunks in flight, or a stream of large records
+  // (a CloudTrail chunk holds under a thousand of them, the model threads lag by up to
+  // 4,096 events) frees chunks only to allocate, and fault in, new ones.
+  static constexpr size_t kMaxFreeChunks = 8;
   std::vector<std::unique_ptr<Chunk>> free_chunks_;  // recycled, capacity kept
   const uint64_t* retire_tag_ = nullptr;
   std::deque<std::pair<uint64_t, std::unique_ptr<Chunk>>> retired_;  // (tag, chunk)
