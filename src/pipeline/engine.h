@@ -18,8 +18,9 @@
 // are exactly what one thread gives; tests compare 0, 1 and 3 model threads (and
 // detect::testing checks the copied facts against the live stats in every model test).
 // Events stay where the decoder put them: a stream keeps a chunk until the model threads
-// are done with every event in it (Stream::Reclaim). Entity and peer strings, which
-// enrichment may point into tables it later changes, are copied with the event.
+// are done with every event in it (Stream::Reclaim). Entity and peer strings that
+// enrichment pointed outside the event's record (into tables it later changes) are
+// copied with the event; those inside the record stay with its chunk.
 // Checkpoints, idle moments in follow mode and the end of input wait for the model
 // threads to finish (Sync), so state and positions always agree.
 //
