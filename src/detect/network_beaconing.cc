@@ -102,10 +102,18 @@ class BeaconingModel final : public Model {
   }
   const ModelInfo& info() const override { return info_; }
 
+  // The flows the model learns from: an internal device to an external endpoint, not on
+  // an infrastructure port. Their body, or null.
+  static const FlowBody* Tracked(const Event& e) {
+    if (!e.net.valid || !e.orig_internal || e.resp_internal) return nullptr;
+    if (InfrastructurePort(e.net.resp_p, e.net.proto)) return nullptr;
+    return e.As<FlowBody>();
+  }
+  // A device's endpoint: the external address and port.
+  static uint64_t PairKey(const Event& e) { return learn::MixHash(e.net.resp_h.Hash(), e.net.resp_p); }
+
   void Observe(const Event& e, ModelContext& ctx) override {
-    if (!e.net.valid || !e.orig_internal || e.resp_internal) return;
-    if (InfrastructurePort(e.net.resp_p, e.net.proto)) return;
-    const auto* f = e.As<FlowBody>();
+    const FlowBody* f = Tracked(e);
     if (!f) return;
     const uint64_t dev_key = e.net.orig_h.Hash();
     auto dit = devices_.find(dev_key);
@@ -115,7 +123,7 @@ class BeaconingModel final : public Model {
     }
     if (learning_end_ == 0 && !ctx.learning()) learning_end_ = e.time;
     Device& dev = dit->second;
-    const uint64_t pair_key = learn::MixHash(e.net.resp_h.Hash(), e.net.resp_p);
+    const uint64_t pair_key = PairKey(e);
     const uint64_t size = f->orig_bytes + f->resp_bytes;
     const Micros min_gap = static_cast<Micros>(ctx.param("min_period_s") * kMicrosPerSecond);
     auto pit = dev.pairs.find(pair_key);
@@ -148,7 +156,7 @@ class BeaconingModel final : public Model {
   // Observe's misses, fetched ahead: the device's slot, then its endpoint tables' slots.
   bool prefetches() const override { return true; }
   void Prefetch(const Event& e, int stage) const override {
-    if (!e.net.valid || !e.orig_internal || e.resp_internal) return;
+    if (!Tracked(e)) return;
     const uint64_t dev_key = e.net.orig_h.Hash();
     if (stage == 0) {
       devices_.prefetch(dev_key);
@@ -156,7 +164,7 @@ class BeaconingModel final : public Model {
     }
     auto dit = devices_.find(dev_key);
     if (dit == devices_.end()) return;
-    const uint64_t pair_key = learn::MixHash(e.net.resp_h.Hash(), e.net.resp_p);
+    const uint64_t pair_key = PairKey(e);
     dit->second.pairs.prefetch(pair_key);
     dit->second.firsts.prefetch(pair_key);
   }

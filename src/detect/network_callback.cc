@@ -54,18 +54,32 @@ class CallbackModel final : public Model {
   }
   const ModelInfo& info() const override { return info_; }
 
+  // A flow between the network and the internet: the internal device, the external host,
+  // and whether the external host started it. Null sides when both or neither are internal.
+  struct Sides {
+    const IpAddr* device = nullptr;
+    const IpAddr* external = nullptr;
+    bool inbound = false;
+  };
+  static Sides SidesOf(const Event& e) {
+    if (e.orig_internal == e.resp_internal) return {};
+    const bool inbound = e.resp_internal;
+    return {inbound ? &e.net.resp_h : &e.net.orig_h, inbound ? &e.net.orig_h : &e.net.resp_h, inbound};
+  }
+
   // Observe's misses, fetched ahead: the device's slot, then its peer's slot.
   bool prefetches() const override { return true; }
   void Prefetch(const Event& e, int stage) const override {
-    if (!e.net.valid || e.net.proto == Proto::kIcmp || e.orig_internal == e.resp_internal) return;
-    const IpAddr& device = e.orig_internal ? e.net.orig_h : e.net.resp_h;
+    if (!e.net.valid || e.net.proto == Proto::kIcmp) return;
+    const Sides sides = SidesOf(e);
+    if (!sides.device) return;
     if (stage == 0) {
-      devices_.prefetch(device.Hash());
+      devices_.prefetch(sides.device->Hash());
       return;
     }
-    auto dit = devices_.find(device.Hash());
+    auto dit = devices_.find(sides.device->Hash());
     if (dit == devices_.end()) return;
-    dit->second.peers.prefetch((e.orig_internal ? e.net.resp_h : e.net.orig_h).Hash());
+    dit->second.peers.prefetch(sides.external->Hash());
   }
 
   void Observe(const Event& e, ModelContext& ctx) override {
@@ -73,11 +87,11 @@ class CallbackModel final : public Model {
     const auto* f = e.As<FlowBody>();
     if (!f) return;
     now_hint_ = e.time;
-    bool inbound = !e.orig_internal && e.resp_internal;
-    bool outbound = e.orig_internal && !e.resp_internal;
-    if (!inbound && !outbound) return;
-    const IpAddr& device = inbound ? e.net.resp_h : e.net.orig_h;
-    const IpAddr& external = inbound ? e.net.orig_h : e.net.resp_h;
+    const Sides sides = SidesOf(e);
+    if (!sides.device) return;
+    const bool inbound = sides.inbound;
+    const IpAddr& device = *sides.device;
+    const IpAddr& external = *sides.external;
     auto dit = devices_.find(device.Hash());
     if (dit == devices_.end()) {
       if (devices_.size() >= kMaxCallbackDevices) return;

@@ -250,12 +250,15 @@ class RareExternalDestinationModel final : public Model {
   }
   const ModelInfo& info() const override { return info_; }
 
+  // The internal side of a flow between the network and the internet.
+  static const IpAddr& DeviceOf(const Event& e) { return e.orig_internal ? e.net.orig_h : e.net.resp_h; }
+
   // Observe's misses, fetched ahead (flows): the device's slot, then its destination's
   // slot in the device's novelty set.
   bool prefetches() const override { return true; }
   void Prefetch(const Event& e, int stage) const override {
     if (e.kind != EventKind::kFlow || !e.net.valid || e.orig_internal == e.resp_internal) return;
-    const IpAddr& device = e.orig_internal ? e.net.orig_h : e.net.resp_h;
+    const IpAddr& device = DeviceOf(e);
     if (stage == 0) {
       devices_.prefetch(device.Hash());
       return;
@@ -273,7 +276,7 @@ class RareExternalDestinationModel final : public Model {
     }
     const auto* f = e.As<FlowBody>();
     if (!f) return;
-    const IpAddr& device = e.orig_internal ? e.net.orig_h : e.net.resp_h;
+    const IpAddr& device = DeviceOf(e);
     auto it = devices_.find(device.Hash());
     if (it == devices_.end()) {
       if (devices_.size() >= kMaxTrackedEntities) return;

@@ -89,4 +89,23 @@ size_t ForNextLine(std::string_view data, size_t pos, const ChunkStart& start, u
                    std::vector<Reject>& rejects,
                    const std::function<void(std::string_view line, const SourcePos& pos)>& on_line);
 
+// The line loop of such a decoder. `fast(pos, at)` tries the line that starts at data[pos]
+// (its position `at`) and returns the bytes it consumed, newline included, or 0 to hand the
+// line to ForNextLine and `on_line`. Returns the bytes consumed, as Decoder::Decode does.
+template <typename Fast>
+size_t ForEachLineWithFastPath(std::string_view data, const ChunkStart& start, bool at_end,
+                               std::vector<Reject>& rejects, Fast&& fast,
+                               const std::function<void(std::string_view line, const SourcePos& pos)>& on_line) {
+  size_t pos = 0;
+  uint64_t line = start.line;
+  while (pos < data.size()) {
+    size_t used = fast(pos, SourcePos{start.input, line, start.offset + pos});
+    if (used == 0) used = ForNextLine(data, pos, start, line, at_end, rejects, on_line);
+    if (used == 0) break;  // the incomplete last line, not yet complete
+    pos += used;
+    ++line;
+  }
+  return pos;
+}
+
 }  // namespace vigil::ingest

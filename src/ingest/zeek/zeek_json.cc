@@ -802,39 +802,27 @@ size_t ZeekJsonDecoder::Impl::Decode(std::string_view data, const ChunkStart& st
   auto decode_line = [&](std::string_view line, const SourcePos& pos) {
     DecodeLine(line, static_cast<size_t>(readable_end - line.data()), pos, events, rejects);
   };
-  size_t pos = 0;
-  uint64_t line = start.line;
-  while (pos < data.size()) {
+  // A canonical line: the scanner finds its end, so it is not searched for first. Any
+  // other line goes to decode_line through ForNextLine, which also keeps the reader's
+  // contract for the incomplete last line, over-long lines and CR LF endings.
+  auto scan_line = [&](size_t pos, const SourcePos& at) -> size_t {
+    if (!fast_path_) return 0;
     const char* p = data.data() + pos;
-    // A canonical line: the scanner finds its end, so it is not searched for first.
-    if (fast_path_) {
-      const char* close = classify_ ? FlatScan(p, data_end) : nullptr;
-      if (close != nullptr) {
-        ++paths_.flat;
-      } else {
-        close = FastScan(p, data_end);
-        if (close != nullptr && close + 1 < data_end && close[1] == '\n' &&
-            static_cast<size_t>(close + 1 - p) <= kMaxRecordBytes)
-          ++paths_.canonical;
-        else
-          close = nullptr;
-      }
-      if (close != nullptr) {
-        std::string_view l(p, static_cast<size_t>(close + 1 - p));
-        Emit(l, SourcePos{start.input, line, start.offset + pos}, events, rejects);
-        pos += l.size() + 1;
-        ++line;
-        continue;
-      }
+    const char* close = classify_ ? FlatScan(p, data_end) : nullptr;
+    if (close != nullptr) {
+      ++paths_.flat;
+    } else {
+      close = FastScan(p, data_end);
+      if (close == nullptr || close + 1 >= data_end || close[1] != '\n' ||
+          static_cast<size_t>(close + 1 - p) > kMaxRecordBytes)
+        return 0;
+      ++paths_.canonical;
     }
-    // Any other line goes through ForEachLine alone, which also keeps the reader's
-    // contract for the incomplete last line, over-long lines and CR LF endings.
-    const size_t used = ForNextLine(data, pos, start, line, at_end, rejects, decode_line);
-    if (used == 0) break;  // the incomplete last line, not yet complete
-    pos += used;
-    ++line;
-  }
-  return pos;
+    const std::string_view l(p, static_cast<size_t>(close + 1 - p));
+    Emit(l, at, events, rejects);
+    return l.size() + 1;
+  };
+  return ForEachLineWithFastPath(data, start, at_end, rejects, scan_line, decode_line);
 }
 
 }  // namespace vigil::ingest::zeek

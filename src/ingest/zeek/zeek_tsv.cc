@@ -185,28 +185,18 @@ size_t ZeekTsvDecoder::Decode(std::string_view data, const ChunkStart& start, bo
                               std::vector<Event>& events, std::vector<Reject>& rejects) {
   const char* const data_end = data.data() + data.size();
   auto decode_line = [&](std::string_view line, const SourcePos& pos) { DecodeLine(line, pos, events, rejects); };
-  size_t pos = 0;
-  uint64_t line = start.line;
-  while (pos < data.size()) {
+  // A data line once the header is known, up to 2 KiB (nearly all): split in one pass.
+  // Headers, long lines and the last, incomplete line go to decode_line.
+  auto split_line = [&](size_t pos, const SourcePos& at) -> size_t {
     const char* p = data.data() + pos;
-    // A data line once the header is known, up to 2 KiB (nearly all): split in one pass.
-    if (split_ && have_fields_ && *p != '#') {
-      if (const char* nl = split_(p, data_end, sep_, seps_)) {
-        const char* e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-        if (e > p) DecodeSplitLine(std::string_view(p, static_cast<size_t>(e - p)),
-                                   SourcePos{start.input, line, start.offset + pos}, events, rejects);
-        pos = static_cast<size_t>(nl + 1 - data.data());
-        ++line;
-        continue;
-      }
-    }
-    // Headers, long lines and the last, incomplete line: ForEachLine's contract, one line.
-    const size_t used = ForNextLine(data, pos, start, line, at_end, rejects, decode_line);
-    if (used == 0) break;  // the incomplete last line, not yet complete
-    pos += used;
-    ++line;
-  }
-  return pos;
+    if (!split_ || !have_fields_ || *p == '#') return 0;
+    const char* nl = split_(p, data_end, sep_, seps_);
+    if (nl == nullptr) return 0;
+    const char* e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+    if (e > p) DecodeSplitLine(std::string_view(p, static_cast<size_t>(e - p)), at, events, rejects);
+    return static_cast<size_t>(nl + 1 - p);
+  };
+  return ForEachLineWithFastPath(data, start, at_end, rejects, split_line, decode_line);
 }
 
 }  // namespace vigil::ingest::zeek
