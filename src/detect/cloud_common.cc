@@ -20,9 +20,17 @@ std::string_view ServiceOf(std::string_view src) {
 }
 
 bool IsReadCall(std::string_view n) {
-  return StartsWith(n, "List") || StartsWith(n, "Describe") || StartsWith(n, "Get") ||
-         StartsWith(n, "Head") || StartsWith(n, "Lookup") || StartsWith(n, "Search") ||
-         StartsWith(n, "BatchGet") || StartsWith(n, "Scan");
+  // Several models ask this of every call: one switch on the first letter, then one prefix.
+  if (n.empty()) return false;
+  switch (n[0]) {
+    case 'L': return StartsWith(n, "List") || StartsWith(n, "Lookup");
+    case 'D': return StartsWith(n, "Describe");
+    case 'G': return StartsWith(n, "Get");
+    case 'H': return StartsWith(n, "Head");
+    case 'S': return StartsWith(n, "Search") || StartsWith(n, "Scan");
+    case 'B': return StartsWith(n, "BatchGet");
+    default: return false;
+  }
 }
 
 bool IsAccessDenied(std::string_view c) {

@@ -129,8 +129,9 @@ template <typename State>
 class KeyedTable {
  public:
   explicit KeyedTable(size_t max_entries = 100'000) : max_(max_entries) {}
-  State& Get(std::string_view key, Micros t) {
-    uint64_t k = learn::HashValue(key);
+  State& Get(std::string_view key, Micros t) { return Get(learn::HashValue(key), t); }
+  // By the key's hash (learn::HashValue), when the caller has it already (IdentityKey).
+  State& Get(uint64_t k, Micros t) {
     auto it = map_.find(k);
     if (it == map_.end()) {
       if (map_.size() >= max_) Evict();
@@ -208,6 +209,16 @@ std::string WhoName(const Event& e);
 // details carry identity_arn, source_ip, event_name, user_agent family, source class, region.
 Breach MakeBreach(std::string_view model, const Event& e, const CloudApiBody& b, double bits,
                   std::vector<std::string> reasons, std::vector<std::string> mitre);
+
+// learn::HashValue of the event's identity id and of its account, as the cloud identity
+// enrich step stored them (CloudApiBody::keys_set), so that the seven models do not each
+// hash the same ARN; hashed here for an event that did not go through that step.
+inline uint64_t IdentityKey(const Event& e, const CloudApiBody& b) {
+  return b.keys_set ? b.identity_key : learn::HashValue(e.entity.id);
+}
+inline uint64_t AccountKey(const CloudApiBody& b) {
+  return b.keys_set ? b.account_key : learn::HashValue(b.account_id);
+}
 
 // True when the model should look at this call at all: it has an identity and a person
 // (or a person's automation) behind it.

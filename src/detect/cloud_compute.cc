@@ -50,11 +50,11 @@ class UnusualComputeCreation : public Model {
   void Observe(const Event& e, ModelContext& ctx) override {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
-    State& s = ids_.Get(e.entity.id, e.time);
+    State& s = ids_.Get(IdentityKey(e, *b), e.time);
     bool compute = IsComputeCreation(*b) && !IsDryRun(b->error_code);
     std::string_view type = compute ? JsonMember(b->request_parameters, "instanceType") : "";
-    Account* a = compute ? &accounts_.Get(b->account_id, e.time) : nullptr;
-    if (compute) Judge(e, *b, s, *a, type, ctx);
+    Account* a = compute ? &accounts_.Get(AccountKey(*b), e.time) : nullptr;
+    if (compute && !ctx.learning()) Judge(e, *b, s, *a, type, ctx);
     s.where.Learn(*b, e.time);
     if (compute) {
       s.compute_days.Touch(e.time);

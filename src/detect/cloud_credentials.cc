@@ -44,12 +44,12 @@ class UnusualCredentialSource : public Model {
   void Observe(const Event& e, ModelContext& ctx) override {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
-    State& s = ids_.Get(e.entity.id, e.time);
-    Account& a = accounts_.Get(b->account_id, e.time);
+    State& s = ids_.Get(IdentityKey(e, *b), e.time);
+    Account& a = accounts_.Get(AccountKey(*b), e.time);
     bool login = b->event_name == "ConsoleLogin" && b->console_login_result != "Failure";
     uint64_t key = b->access_key_id.empty() ? 0 : learn::HashValue(b->access_key_id);
     bool new_key = key != 0 && !s.keys.Contains(key);
-    if ((login || new_key) && s.where.active.days >= ctx.param("min_active_days")) {
+    if ((login || new_key) && !ctx.learning() && s.where.active.days >= ctx.param("min_active_days")) {
       Judge(e, *b, s, a, login, ctx);
     }
     if (key != 0) s.keys.Observe(key, e.time);
@@ -152,9 +152,10 @@ class UnusualCliActivity : public Model {
   void Observe(const Event& e, ModelContext& ctx) override {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
-    State& s = ids_.Get(e.entity.id, e.time);
+    State& s = ids_.Get(IdentityKey(e, *b), e.time);
     bool prog = IsProgrammatic(b->ua_family);
-    if (prog && s.where.active.days >= ctx.param("min_active_days")) Judge(e, *b, s, ctx);
+    if (prog && !ctx.learning() && s.where.active.days >= ctx.param("min_active_days"))
+      Judge(e, *b, s, ctx);
     s.where.Learn(*b, e.time);
     if (prog) {
       s.prog_days.Touch(e.time);

@@ -44,7 +44,7 @@ class DiscoveryBurst : public Model {
     bool read = IsReadCall(b->event_name);
     bool denied = IsAccessDenied(b->error_code);
     if (!read && !denied) return;
-    State& s = ids_.Get(e.entity.id, e.time);
+    State& s = ids_.Get(IdentityKey(e, *b), e.time);
     Micros window = static_cast<Micros>(std::max(1.0, ctx.param("window_minutes"))) * kMicrosPerMinute;
     Micros start = e.time - ((e.time % window) + window) % window;
     if (start != s.window_start) {
@@ -68,6 +68,7 @@ class DiscoveryBurst : public Model {
     double bits = top + 0.5 * (br + bs + bd - top);
     if (bits <= s.emitted_bits + 1) return;
     s.emitted_bits = bits;
+    if (ctx.learning()) return;  // what it learned is kept; a breach would be dropped
     std::string who = WhoName(e);
     std::vector<std::string> reasons = {
         who + " made " + std::to_string(s.reads) + " List/Describe/Get calls across " +

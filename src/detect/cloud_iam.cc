@@ -122,9 +122,9 @@ class RarePasswordReset : public Model {
   void Observe(const Event& e, ModelContext& ctx) override {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
-    ActorState& s = ids_.Get(e.entity.id, e.time);
+    ActorState& s = ids_.Get(IdentityKey(e, *b), e.time);
     bool pw = IsPasswordCall(b->event_name);
-    if (pw) Judge(e, *b, s, ctx);
+    if (pw && !ctx.learning()) Judge(e, *b, s, ctx);
     s.where.Learn(*b, e.time);
     if (pw) s.action_days.Touch(e.time);
   }
@@ -187,9 +187,9 @@ class IamPrivilegeChange : public Model {
   void Observe(const Event& e, ModelContext& ctx) override {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
-    ActorState& s = ids_.Get(e.entity.id, e.time);
+    ActorState& s = ids_.Get(IdentityKey(e, *b), e.time);
     bool change = IsIamChange(*b);
-    if (change) Judge(e, *b, s, ctx);
+    if (change && !ctx.learning()) Judge(e, *b, s, ctx);
     s.where.Learn(*b, e.time);
     if (change) {
       s.action_days.Touch(e.time);

@@ -162,6 +162,45 @@ TEST(CloudModels, StateSurvivesACheckpointAndGivesTheSameBreaches) {
   }
 }
 
+// In the learning period a breach would be dropped, so the models do not build one (the
+// reasons, the details) at all. What they learn must not depend on it: a model that learned
+// the four weeks in silence judges the takeover exactly as one that judged all along.
+TEST(CloudModels, InLearningNothingIsEmittedAndTheSameIsLearned) {
+  auto acct = GenerateAccount(28, /*with_attack=*/true);
+  for (const char* name : kModels) {
+    SCOPED_TRACE(name);
+    auto silent = MakeModel(name), judging = MakeModel(name);
+    ASSERT_TRUE(silent && judging);
+    harness::TestContext learning(silent->info()), not_learning(judging->info());
+    learning.set_learning_until(acct->attack_start);
+    not_learning.set_learning(false);
+    harness::FeedAll(*silent, learning, acct->events);
+    harness::FeedAll(*judging, not_learning, acct->events);
+    auto from_attack = [&](const harness::TestContext& ctx, bool* before) {
+      std::vector<Breach> out;
+      for (const auto& x : ctx.emitted()) {
+        if (x.breach.time < acct->attack_start) {
+          *before = true;
+          continue;
+        }
+        out.push_back(x.breach);
+      }
+      return out;
+    };
+    bool silent_before = false, judged_before = false;
+    std::vector<Breach> a = from_attack(learning, &silent_before);
+    std::vector<Breach> b = from_attack(not_learning, &judged_before);
+    EXPECT_FALSE(silent_before) << "emitted during learning";
+    ASSERT_FALSE(a.empty()) << "the takeover step was not judged";
+    ASSERT_EQ(a.size(), b.size()) << Dump(a) << "---\n" << Dump(b);
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].time, b[i].time);
+      EXPECT_EQ(a[i].score, b[i].score);
+      EXPECT_EQ(a[i].reasons, b[i].reasons);
+    }
+  }
+}
+
 TEST(CloudModels, ServicesAndUnknownIdentitiesAreIgnored) {
   harness::EventFactory f;
   for (const char* name : kModels) {

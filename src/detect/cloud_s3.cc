@@ -85,9 +85,9 @@ class S3Tampering : public Model {
   void Observe(const Event& e, ModelContext& ctx) override {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
-    State& s = ids_.Get(e.entity.id, e.time);
+    State& s = ids_.Get(IdentityKey(e, *b), e.time);
     S3Kind k = Classify(*b);
-    if (k == S3Kind::kConfig) JudgeConfig(e, *b, s, ctx);
+    if (k == S3Kind::kConfig && !ctx.learning()) JudgeConfig(e, *b, s, ctx);
     if (k == S3Kind::kDelete || k == S3Kind::kRead) Count(e, *b, s, k, ctx);
     s.where.Learn(*b, e.time);
     if (k == S3Kind::kConfig && b->error_code.empty()) s.config_days.Touch(e.time);
@@ -184,6 +184,7 @@ class S3Tampering : public Model {
     double min = ctx.param(del ? "min_deletes" : "min_reads");
     if (n < min || n < next) return;
     next = n * 2;
+    if (ctx.learning()) return;  // the window is counted; a breach would be dropped
     const WindowHistogram& h = del ? s.h_deletes : s.h_reads;
     double p = h.PAtLeast(n);
     double bits = SurpriseBits(p);

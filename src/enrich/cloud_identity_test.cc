@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/hash.h"
 #include "enrich/mmdb_writer_test_util.h"
 #include "learn/state_io.h"
 
@@ -56,6 +57,10 @@ TEST(CloudIdentity, IamUserIsKeyedByArnAndNamedByUserName) {
   EXPECT_EQ(B(e).source_class, CloudSourceClass::kExternal);
   EXPECT_EQ(B(e).ua_family, CloudUaFamily::kAwsCli);
   EXPECT_FALSE(B(e).not_a_person);
+  // The keys the cloud models' tables use, hashed once here.
+  EXPECT_TRUE(B(e).keys_set);
+  EXPECT_EQ(B(e).identity_key, HashValue("arn:aws:iam::111122223333:user/alice"));
+  EXPECT_EQ(B(e).account_key, HashValue(B(e).account_id));
 }
 
 TEST(CloudIdentity, StableSessionsKeepTheSessionGeneratedOnesFoldIntoTheRole) {

@@ -289,6 +289,15 @@ class RecordParser {
   const char* end_;
 };
 
+// Names a record in reject reasons: "line 12", "record 3", "the document". Kept as its
+// parts and spelled out only for a reject, not once for every record.
+struct Where {
+  const char* what;
+  uint64_t n = 0;
+  bool numbered = true;
+  std::string str() const { return numbered ? std::string(what) + " " + std::to_string(n) : what; }
+};
+
 // Shared by both decoders: the output vectors, where the input is, and the parsers.
 class Session {
  public:
@@ -315,7 +324,8 @@ class Session {
       default: return "bad-json";
     }
   }
-  static std::string FailReason(Fail f, const std::string& where) {
+  static std::string FailReason(Fail f, const Where& at) {
+    const std::string where = at.str();
     switch (f) {
       case Fail::kTooDeep:
         return where + " nests deeper than the " + std::to_string(kMaxJsonDepth) + "-level cap";
@@ -326,19 +336,19 @@ class Session {
 
   // Turns an assembled record into an event, or a reject when its time is missing or bad.
   void Finish(RecordAcc& acc, std::string_view raw, const char* at, uint64_t line,
-              const std::string& where) {
+              const Where& where) {
     std::string_view ts = acc.event_time.empty() ? acc.at_timestamp : acc.event_time;
     if (ts.empty()) {
-      RejectAt(at, line, "missing-time", where + " has no eventTime", raw);
+      RejectAt(at, line, "missing-time", where.str() + " has no eventTime", raw);
       return;
     }
     std::optional<Micros> t = ParseIso8601(ts);
     if (!t) {
-      RejectAt(at, line, "bad-time", where + " has an eventTime that does not parse", raw);
+      RejectAt(at, line, "bad-time", where.str() + " has an eventTime that does not parse", raw);
       return;
     }
     if (raw.size() > kMaxRecordBytes) {
-      RejectAt(at, line, "too-long", where + " is larger than the 1 MiB record cap", raw);
+      RejectAt(at, line, "too-long", where.str() + " is larger than the 1 MiB record cap", raw);
       return;
     }
     CloudApiBody& b = acc.body;
@@ -368,7 +378,6 @@ class Session {
     for (auto er : arr) {
       od::value el;
       const char* at = nullptr;
-      std::string where = {};
       if (std::move(er).get(el) || el.current_location().get(at)) {
         // The array itself is broken here; nothing reliable to step over.
         RejectAt(data_.data(), line, "bad-json",
@@ -394,7 +403,7 @@ class Session {
                                               : data_.substr(at - data_.data(),
                                                              e - (at - data_.data()));
           }
-          Finish(acc, raw, at, line, "record " + std::to_string(index));
+          Finish(acc, raw, at, line, Where{"record", index});
           ++index;
           continue;
         }
@@ -419,7 +428,7 @@ class Session {
   // Decodes one JSON object text on its own (a JSON line, or an element after a resync).
   // `parser` must not be iterating anything the caller still uses. A "Records" member is
   // expanded only when `allow_records` (a JSON line, not an element of a Records array).
-  void Standalone(std::string_view text, uint64_t line, const std::string& where,
+  void Standalone(std::string_view text, uint64_t line, const Where& where,
                   od::parser& parser, bool allow_records) {
     size_t avail = static_cast<size_t>(data_.data() + data_.size() - text.data()) + kReadPadding;
     simdjson::padded_string_view psv(text.data(), text.size(), avail);
@@ -472,7 +481,7 @@ class Session {
     size_t end = ScanValueEnd(data_, pos);
     std::string_view raw = data_.substr(pos, end == std::string_view::npos ? std::string_view::npos
                                                                             : end - pos);
-    RejectAt(at, line, FailCode(f), FailReason(f, "record " + std::to_string(index)), raw);
+    RejectAt(at, line, FailCode(f), FailReason(f, Where{"record", index}), raw);
     while (end != std::string_view::npos) {
       pos = end;
       while (pos < data_.size() && IsWs(data_[pos])) ++pos;
@@ -486,7 +495,7 @@ class Session {
                  "record " + std::to_string(index) + " does not end", data_.substr(pos));
         return;
       }
-      Standalone(data_.substr(pos, end - pos), line, "record " + std::to_string(index),
+      Standalone(data_.substr(pos, end - pos), line, Where{"record", index},
                  resync_parser_, false);
     }
   }
@@ -536,7 +545,7 @@ class DocumentDecoder : public Decoder {
       return Fail::kNone;
     });
     if (f != Fail::kNone && !found) {
-      s.RejectAt(data.data(), 0, Session::FailCode(f), Session::FailReason(f, "the document"),
+      s.RejectAt(data.data(), 0, Session::FailCode(f), Session::FailReason(f, Where{"the document", 0, false}),
                  data);
     } else if (!found) {
       s.RejectAt(data.data(), 0, "no-records", "the document has no Records array", data);
@@ -559,7 +568,7 @@ class LinesDecoder : public Decoder {
     return ForEachLine(data, start, at_end, rejects, [&](std::string_view line, const SourcePos& p) {
       std::string_view t = Trim(line);
       if (t.empty()) return;
-      s.Standalone(t, p.line, "line " + std::to_string(p.line), parser_, true);
+      s.Standalone(t, p.line, Where{"line", p.line}, parser_, true);
     });
   }
 
