@@ -219,11 +219,9 @@ struct CloudApiBody {
   CloudSourceClass source_class = CloudSourceClass::kUnknown;
   CloudUaFamily ua_family = CloudUaFamily::kUnknown;
   bool not_a_person = false;  // AWS service, invokedBy, service-linked role
-  // HashValue of the identity id (the event's entity.id) and of account_id, computed once
-  // by the enrich step for the cloud models' tables; valid only when keys_set.
+  // HashValue(entity.id) once the enrich step has named the identity, for the cloud
+  // models' tables (0: not computed; they hash the id themselves).
   uint64_t identity_key = 0;
-  uint64_t account_key = 0;
-  bool keys_set = false;
 };
 
 struct EdrAlertBody {

@@ -210,14 +210,11 @@ std::string WhoName(const Event& e);
 Breach MakeBreach(std::string_view model, const Event& e, const CloudApiBody& b, double bits,
                   std::vector<std::string> reasons, std::vector<std::string> mitre);
 
-// learn::HashValue of the event's identity id and of its account, as the cloud identity
-// enrich step stored them (CloudApiBody::keys_set), so that the seven models do not each
-// hash the same ARN; hashed here for an event that did not go through that step.
+// learn::HashValue of the event's identity id, as the cloud identity enrich step stored it
+// (CloudApiBody::identity_key), so that the seven models do not each hash the same ARN;
+// hashed here for an event that did not go through that step.
 inline uint64_t IdentityKey(const Event& e, const CloudApiBody& b) {
-  return b.keys_set ? b.identity_key : learn::HashValue(e.entity.id);
-}
-inline uint64_t AccountKey(const CloudApiBody& b) {
-  return b.keys_set ? b.account_key : learn::HashValue(b.account_id);
+  return b.identity_key != 0 ? b.identity_key : learn::HashValue(e.entity.id);
 }
 
 // True when the model should look at this call at all: it has an identity and a person

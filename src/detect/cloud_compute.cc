@@ -53,7 +53,7 @@ class UnusualComputeCreation : public Model {
     State& s = ids_.Get(IdentityKey(e, *b), e.time);
     bool compute = IsComputeCreation(*b) && !IsDryRun(b->error_code);
     std::string_view type = compute ? JsonMember(b->request_parameters, "instanceType") : "";
-    Account* a = compute ? &accounts_.Get(AccountKey(*b), e.time) : nullptr;
+    Account* a = compute ? &accounts_.Get(b->account_id, e.time) : nullptr;
     if (compute && !ctx.learning()) Judge(e, *b, s, *a, type, ctx);
     s.where.Learn(*b, e.time);
     if (compute) {

@@ -45,7 +45,7 @@ class UnusualCredentialSource : public Model {
     const auto* b = e.As<CloudApiBody>();
     if (b == nullptr || !IsPersonCall(e, *b)) return;
     State& s = ids_.Get(IdentityKey(e, *b), e.time);
-    Account& a = accounts_.Get(AccountKey(*b), e.time);
+    Account& a = accounts_.Get(b->account_id, e.time);
     bool login = b->event_name == "ConsoleLogin" && b->console_login_result != "Failure";
     uint64_t key = b->access_key_id.empty() ? 0 : learn::HashValue(b->access_key_id);
     bool new_key = key != 0 && !s.keys.Contains(key);

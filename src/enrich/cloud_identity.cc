@@ -211,8 +211,6 @@ void CloudIdentityStep::Enrich(Event& e) {
   if (id.empty()) id = !b->user_name.empty() ? b->user_name : b->access_key_id;
   if (!id.empty()) e.entity = {EntityType::kIdentity, id, name};
   b->identity_key = HashValue(e.entity.id);
-  b->account_key = HashValue(b->account_id);
-  b->keys_set = true;
 
   // From where.
   b->ua_family = ClassifyUserAgent(b->user_agent);

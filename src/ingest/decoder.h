@@ -69,6 +69,13 @@ class Decoder {
   // {"Records":[...]} object, a Graph page): the reader then reads each file whole, up to
   // kMaxDocumentBytes, instead of streaming it in chunks.
   virtual bool needs_whole_document() const { return false; }
+
+  // True for formats whose decoding costs about as much as everything after it, so that a
+  // replay gains by decoding them on a thread of their own, a few chunks ahead
+  // (engine.decode_ahead): JSON records of a kilobyte with nested objects (CloudTrail).
+  // False where moving each event from one core to another costs more than decoding it
+  // there: flat records of a few hundred bytes (Zeek logs, measured slower ahead).
+  virtual bool decode_ahead_pays() const { return false; }
 };
 
 inline constexpr size_t kMaxDocumentBytes = 256u << 20;  // a whole-file document: 256 MiB

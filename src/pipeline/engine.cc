@@ -416,6 +416,7 @@ nlohmann::json EngineStats::ToJson() const {
   j["suppressed_in_learning"] = suppressed_learning;
   j["suppressed_by_allow_list"] = suppressed_allow;
   j["bytes"] = bytes;
+  j["streams_decoded_ahead"] = streams_decoded_ahead;
   if (events) {
     j["first_event"] = FormatRfc3339(first_event);
     j["last_event"] = FormatRfc3339(last_event);
@@ -450,6 +451,10 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
       std::cerr << "vigil: engine.model_threads: '" << threads << "' is not a number or auto; using auto\n";
     model_threads_ = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) - 1, 1, 4);
   }
+  // engine.decode_ahead: replayed inputs of formats that are costly to decode are read and
+  // decoded on a thread per stream, a few chunks ahead of the engine (Stream; follow mode
+  // reads on the engine's thread).
+  decode_ahead_ = cfg.GetBool("engine.decode_ahead");
   models_ = std::make_unique<Models>(cfg, learning_period_, &network_, static_cast<size_t>(std::max(model_threads_, 1)));
   inline_item_ = std::make_unique<ModelItem>();
   inline_outputs_ = std::make_unique<std::vector<ModelOutput>>();
@@ -498,6 +503,7 @@ Status Engine::AddInputs(const std::vector<std::string>& specs) {
   for (const auto& key : order) {
     streams_.push_back(std::make_unique<Stream>(&files_, groups[key], reorder_window_, this));
     streams_.back()->set_follow(follow_);
+    streams_.back()->set_decode_ahead(decode_ahead_);
     stream_by_key_[key] = streams_.back().get();
   }
   specs_.insert(specs_.end(), specs.begin(), specs.end());
@@ -905,6 +911,8 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
 }
 
 void Engine::UpdateFormatCounts() {
+  stats_.streams_decoded_ahead = 0;
+  for (const auto& s : streams_) stats_.streams_decoded_ahead += s->decoding_ahead() ? 1 : 0;
   stats_.events_by_format.clear();
   for (uint32_t i = 0; i < files_.size() && i < file_events_.size(); ++i) {
     if (file_events_[i]) stats_.events_by_format[files_[i].format] += file_events_[i];

@@ -63,6 +63,7 @@ struct EngineStats {
   uint64_t suppressed_learning = 0;  // breaches dropped in the learning period
   uint64_t suppressed_allow = 0;     // breaches suppressed by the allow list
   uint64_t bytes = 0;
+  uint64_t streams_decoded_ahead = 0;  // input streams read on a thread of their own
   Micros first_event = 0;
   Micros last_event = 0;
   nlohmann::json ToJson() const;
@@ -194,6 +195,7 @@ class Engine : public RejectSink {
   int weak_score_ = 30;
   bool follow_ = false;
   int model_threads_ = 1;  // engine.model_threads; 0: the models run inline
+  bool decode_ahead_ = true;  // engine.decode_ahead
   uint64_t submitted_seq_ = 0;  // events handed to the models so far
   std::unique_ptr<ModelItem> inline_item_;
   std::unique_ptr<std::vector<ModelOutput>> inline_outputs_;

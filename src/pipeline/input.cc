@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include <sys/stat.h>
 
@@ -95,9 +96,23 @@ Stream::Stream(std::vector<InputFile>* table, std::vector<uint32_t> files, Micro
                RejectSink* rejects)
     : table_(table), files_(std::move(files)), window_(reorder_window), rejects_(rejects) {}
 
-uint32_t Stream::current_file() const {
-  return current_ >= 0 ? files_[static_cast<size_t>(current_)] : (files_.empty() ? 0 : files_[0]);
+Stream::~Stream() {
+  if (ahead_) {
+    {
+      std::lock_guard<std::mutex> lock(ahead_->mu);
+      ahead_->stop = true;
+    }
+    ahead_->cv.notify_all();
+    ahead_->thread.join();  // it finishes the chunk in hand, then sees stop
+  }
 }
+
+uint32_t Stream::current_file() const {
+  return seen_.current >= 0 ? files_[static_cast<size_t>(seen_.current)]
+                            : (files_.empty() ? 0 : files_[0]);
+}
+
+void Stream::Report(uint32_t file, ingest::Reject r) { producing_->rejects.emplace_back(file, std::move(r)); }
 
 void Stream::ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line) {
   auto it = std::find(files_.begin(), files_.end(), file_index);
@@ -118,13 +133,12 @@ bool Stream::OpenNext() {
   stalled_ = false;
   while (next_file_ < files_.size()) {
     current_ = static_cast<int>(next_file_);
-    InputFile& f = (*table_)[files_[next_file_++]];
+    const InputFile& f = (*table_)[files_[next_file_++]];
     auto src = ByteSource::Open(f.path);
     if (!src.ok()) {
-      ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], 0, 0},
-                                            "unreadable", src.status().message(), "");
-      rejects_->OnReject(f, r);
-      ++stats_.rejects;
+      Report(files_[static_cast<size_t>(current_)],
+             ingest::MakeReject({files_[static_cast<size_t>(current_)], 0, 0}, "unreadable",
+                                src.status().message(), ""));
       continue;
     }
     source_ = std::move(src.value());
@@ -143,20 +157,20 @@ bool Stream::OpenNext() {
       if (!head.empty() || source_->error().ok()) {
         ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], 1, 0},
                                               head.empty() ? "empty" : "unknown-format", reason, head);
-        if (!head.empty()) {
-          rejects_->OnReject(f, r);
-          ++stats_.rejects;
-        }
+        if (!head.empty()) Report(files_[static_cast<size_t>(current_)], std::move(r));
       }
       source_.reset();
       continue;
     }
-    f.format = fmt->name;
+    // The file table is the engine's: what was learned of the file is written there by
+    // Apply, on the engine's thread.
+    Produced::Opened opened{files_[static_cast<size_t>(current_)], fmt->name, 0};
     if (head.size() >= kFingerprintBytes) {
       uint64_t h = 0xcbf29ce484222325ULL;
       for (size_t i = 0; i < kFingerprintBytes; ++i) h = (h ^ static_cast<unsigned char>(head[i])) * 0x100000001b3ULL;
-      f.fingerprint = h | 1;
+      opened.fingerprint = h | 1;
     }
+    producing_->opened.push_back(std::move(opened));
     decoder_ = fmt->make();
     pending_ = std::move(head);
     if (resume_file_ == files_[static_cast<size_t>(current_)]) {
@@ -198,14 +212,15 @@ bool Stream::OpenNext() {
   return false;
 }
 
-bool Stream::Fill() {
+bool Stream::Produce(Produced& out) {
+  producing_ = &out;
   for (;;) {
-    if (!source_ && !OpenNext()) return false;
-    InputFile& f = (*table_)[files_[static_cast<size_t>(current_)]];
+    if (!source_ && !OpenNext()) break;
+    const uint32_t file = files_[static_cast<size_t>(current_)];
     const bool whole = decoder_->needs_whole_document();
     size_t want = whole ? ingest::kMaxDocumentBytes : kChunkBytes;
     size_t got = 0;
-    bool read = false;  // whether this Fill asked the source for bytes
+    bool read = false;  // whether this round asked the source for bytes
     if (pending_.size() < want || stalled_) {
       read = true;
       got = source_->Read(pending_, whole ? want - pending_.size() : kChunkBytes);
@@ -213,25 +228,20 @@ bool Stream::Fill() {
         while (got > 0 && pending_.size() < want) got = source_->Read(pending_, want - pending_.size());
       }
     }
-    stats_.bytes += got;
+    out.bytes += got;
     if (!source_->error().ok()) {
-      ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], consumed_line_,
-                                             consumed_offset_ + pending_.size()},
-                                            "truncated-gzip", source_->error().message(), "");
-      rejects_->OnReject(f, r);
-      ++stats_.rejects;
+      Report(file, ingest::MakeReject({file, consumed_line_, consumed_offset_ + pending_.size()},
+                                      "truncated-gzip", source_->error().message(), ""));
     }
-    // Nothing read is the end only when something was asked for: a Fill that decodes what
+    // Nothing read is the end only when something was asked for: a round that decodes what
     // is already pending (more than a chunk of it, after a record that started near the
     // end of the last one) must not end the file there.
     bool at_end = (read && got == 0 && !follow_) || source_->finished() || whole;
     if (at_end && source_->TruncatedAtEnd() && source_->error().ok() && !follow_) {
-      ingest::Reject r = ingest::MakeReject(
-          {files_[static_cast<size_t>(current_)], consumed_line_, consumed_offset_ + pending_.size()},
-          "truncated-gzip", "gzip stream ends before its end marker (cut off); records before the cut are kept",
-          "");
-      rejects_->OnReject(f, r);
-      ++stats_.rejects;
+      Report(file, ingest::MakeReject(
+                       {file, consumed_line_, consumed_offset_ + pending_.size()}, "truncated-gzip",
+                       "gzip stream ends before its end marker (cut off); records before the cut are kept",
+                       ""));
     }
     if (pending_.empty()) {
       if (at_end) {
@@ -244,7 +254,7 @@ bool Stream::Fill() {
         source_.reset();
         continue;
       }
-      return false;  // follow mode: nothing new yet
+      break;  // follow mode: nothing new yet
     }
     if (skipping_long_line_) {
       const char* nl = static_cast<const char*>(std::memchr(pending_.data(), '\n', pending_.size()));
@@ -262,13 +272,7 @@ bool Stream::Fill() {
     }
     // Chunks are recycled: their byte buffers and event vectors keep their capacity, so the
     // steady state allocates nothing per chunk (and touches no fresh pages).
-    std::unique_ptr<Chunk> chunk;
-    if (!free_chunks_.empty()) {
-      chunk = std::move(free_chunks_.back());
-      free_chunks_.pop_back();
-    } else {
-      chunk = std::make_unique<Chunk>();
-    }
+    std::unique_ptr<Chunk> chunk = TakeFreeChunk();
     chunk->decoder = decoder_;
     chunk->bytes.swap(pending_);  // pending_ inherits the recycled buffer's capacity
     pending_.clear();
@@ -276,21 +280,18 @@ bool Stream::Fill() {
     size_t data_len = chunk->bytes.size();
     chunk->bytes.resize(data_len + ingest::kReadPadding, '\0');
     std::string_view data(chunk->bytes.data(), data_len);
-    ingest::ChunkStart start{files_[static_cast<size_t>(current_)], consumed_line_, consumed_offset_};
+    ingest::ChunkStart start{file, consumed_line_, consumed_offset_};
     reject_buf_.clear();
     size_t used = decoder_->Decode(data, start, at_end, chunk->events, reject_buf_);
     if (used > data_len) used = data_len;
     stalled_ = used == 0 && !at_end;
-    for (const auto& r : reject_buf_) rejects_->OnReject(f, r);
-    stats_.rejects += reject_buf_.size();
+    for (auto& r : reject_buf_) Report(file, std::move(r));
     // Keep the unconsumed tail for the next read.
     if (used < data_len) {
       pending_.assign(chunk->bytes.data() + used, data_len - used);
       if (used == 0 && !at_end && pending_.size() > ingest::kMaxRecordBytes) {
-        ingest::Reject r = ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "too-long",
-                                              "record longer than the 1 MiB cap", pending_);
-        rejects_->OnReject(f, r);
-        ++stats_.rejects;
+        Report(file, ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "too-long",
+                                        "record longer than the 1 MiB cap", pending_));
         consumed_offset_ += pending_.size();
         pending_.clear();
         skipping_long_line_ = true;
@@ -301,43 +302,110 @@ bool Stream::Fill() {
     if (at_end && !pending_.empty() && !follow_) {
       // The decoder had to consume everything at the end; guard against a decoder that
       // did not: the rest is reported rather than looping.
-      ingest::Reject r = ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "incomplete",
-                                            "input ends inside a record", pending_);
-      rejects_->OnReject(f, r);
-      ++stats_.rejects;
+      Report(file, ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "incomplete",
+                                      "input ends inside a record", pending_));
       pending_.clear();
     }
     if (at_end && pending_.empty()) source_.reset();
-    stats_.events += chunk->events.size();
-    if (chunk->events.empty()) continue;
-
-    // Sort the chunk's events (stable: equal times keep file order) and merge with held.
-    Chunk* c = chunk.get();
-    c->remaining = c->events.size();
-    std::vector<Held> fresh;
-    fresh.reserve(c->events.size());
-    bool sorted = true;
-    for (size_t i = 0; i < c->events.size(); ++i) {
-      if (i && c->events[i].time < c->events[i - 1].time) sorted = false;
-      fresh.push_back({&c->events[i], c});
+    out.events += chunk->events.size();
+    if (chunk->events.empty()) {
+      Recycle(std::move(chunk));
+      continue;
     }
-    if (!sorted) {
-      std::stable_sort(fresh.begin(), fresh.end(),
-                       [](const Held& a, const Held& b) { return a.event->time < b.event->time; });
-    }
-    max_time_ = std::max(max_time_, fresh.back().event->time);
-    live_chunks_.push_back(std::move(chunk));
-    if (held_.empty()) {
-      held_.swap(fresh);
-    } else {
-      merge_tmp_.clear();
-      merge_tmp_.reserve(held_.size() + fresh.size());
-      std::merge(held_.begin(), held_.end(), fresh.begin(), fresh.end(), std::back_inserter(merge_tmp_),
-                 [](const Held& a, const Held& b) { return a.event->time < b.event->time; });
-      held_.swap(merge_tmp_);
-    }
-    return true;
+    out.chunk = std::move(chunk);
+    break;
   }
+  out.position = {current_, consumed_offset_, consumed_line_, source_ ? source_->inode() : 0};
+  producing_ = nullptr;
+  return out.chunk != nullptr;
+}
+
+void Stream::Apply(Produced& p) {
+  for (auto& o : p.opened) {
+    InputFile& f = (*table_)[o.file];
+    f.format = std::move(o.format);
+    if (o.fingerprint) f.fingerprint = o.fingerprint;
+  }
+  for (const auto& [file, r] : p.rejects) rejects_->OnReject((*table_)[file], r);
+  stats_.rejects += p.rejects.size();
+  stats_.bytes += p.bytes;
+  stats_.events += p.events;
+  seen_ = p.position;
+}
+
+void Stream::DecodeAhead() {
+  for (;;) {
+    Produced p;
+    const bool more = Produce(p);
+    {
+      std::unique_lock<std::mutex> lock(ahead_->mu);
+      ahead_->cv.wait(lock, [&] { return ahead_->stop || ahead_->ready.size() < kChunksAhead; });
+      if (ahead_->stop) return;
+      ahead_->ready.push_back(std::move(p));
+      if (!more) ahead_->done = true;
+    }
+    ahead_->cv.notify_all();
+    if (!more) return;
+  }
+}
+
+void Stream::Next(Produced& out) {
+  if (!ahead_) {
+    Produce(out);
+    // The first chunk says what the stream is: a format whose decoding pays for a thread
+    // (Decoder::decode_ahead_pays) has the rest decoded ahead, from here on.
+    if (decode_ahead_ && !follow_ && out.chunk && out.chunk->decoder &&
+        out.chunk->decoder->decode_ahead_pays()) {
+      ahead_ = std::make_unique<Ahead>();
+      ahead_->thread = std::thread([this] { DecodeAhead(); });
+    }
+    return;
+  }
+  std::unique_lock<std::mutex> lock(ahead_->mu);
+  ahead_->cv.wait(lock, [&] { return !ahead_->ready.empty() || ahead_->done; });
+  if (ahead_->ready.empty()) {
+    out.position = seen_;  // finished: nothing more will come
+    return;
+  }
+  out = std::move(ahead_->ready.front());
+  ahead_->ready.pop_front();
+  lock.unlock();
+  ahead_->cv.notify_all();
+}
+
+bool Stream::Fill() {
+  Produced p;
+  Next(p);
+  Apply(p);
+  if (!p.chunk) return false;  // the end (replay), or nothing new yet (follow)
+
+  // Sort the chunk's events (stable: equal times keep file order) and merge with held.
+  std::unique_ptr<Chunk> chunk = std::move(p.chunk);
+  Chunk* c = chunk.get();
+  c->remaining = c->events.size();
+  std::vector<Held> fresh;
+  fresh.reserve(c->events.size());
+  bool sorted = true;
+  for (size_t i = 0; i < c->events.size(); ++i) {
+    if (i && c->events[i].time < c->events[i - 1].time) sorted = false;
+    fresh.push_back({&c->events[i], c});
+  }
+  if (!sorted) {
+    std::stable_sort(fresh.begin(), fresh.end(),
+                     [](const Held& a, const Held& b) { return a.event->time < b.event->time; });
+  }
+  max_time_ = std::max(max_time_, fresh.back().event->time);
+  live_chunks_.push_back(std::move(chunk));
+  if (held_.empty()) {
+    held_.swap(fresh);
+  } else {
+    merge_tmp_.clear();
+    merge_tmp_.reserve(held_.size() + fresh.size());
+    std::merge(held_.begin(), held_.end(), fresh.begin(), fresh.end(), std::back_inserter(merge_tmp_),
+               [](const Held& a, const Held& b) { return a.event->time < b.event->time; });
+    held_.swap(merge_tmp_);
+  }
+  return true;
 }
 
 bool Stream::CurrentFileRotated() {
@@ -425,11 +493,24 @@ void Stream::Reclaim(uint64_t done) {
 }
 
 void Stream::Recycle(std::unique_ptr<Chunk> c) {
-  if (free_chunks_.size() >= kMaxFreeChunks) return;  // freed
   c->events.clear();
   c->decoder.reset();
   c->remaining = 0;
+  std::lock_guard<std::mutex> lock(free_mu_);
+  if (free_chunks_.size() >= kMaxFreeChunks) return;  // freed (after the lock: c outlives it)
   free_chunks_.push_back(std::move(c));
+}
+
+std::unique_ptr<Stream::Chunk> Stream::TakeFreeChunk() {
+  {
+    std::lock_guard<std::mutex> lock(free_mu_);
+    if (!free_chunks_.empty()) {
+      std::unique_ptr<Chunk> c = std::move(free_chunks_.back());
+      free_chunks_.pop_back();
+      return c;
+    }
+  }
+  return std::make_unique<Chunk>();
 }
 
 }  // namespace vigil::pipeline

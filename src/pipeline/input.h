@@ -13,11 +13,15 @@
 // every event decoded from it (and every chunk before it) has been popped.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/event.h"
@@ -28,7 +32,7 @@
 
 namespace vigil::pipeline {
 
-// Bytes read per chunk. A chunk's events (672 bytes each, several per 100-200 byte record)
+// Bytes read per chunk. A chunk's events (680 bytes each, several per 100-200 byte record)
 // are held until the model threads are done with them: 1 MiB keeps a replay's chunks to
 // tens of MB where 4 MiB held about 80 MB, at no cost in speed.
 inline constexpr size_t kChunkBytes = 1u << 20;
@@ -74,6 +78,10 @@ class Stream {
   // `files` index into the shared file table (which must outlive the stream).
   Stream(std::vector<InputFile>* table, std::vector<uint32_t> files, Micros reorder_window,
          RejectSink* rejects);
+  // Stops and joins the decode-ahead thread, if one runs.
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
 
   // The next event in this stream's event-time order, or nullptr if none is ready. In
   // replay (follow == false) nullptr means the stream is finished; in follow mode it means
@@ -93,18 +101,27 @@ class Stream {
   void Reclaim(uint64_t done);
 
   // Follow mode: keep polling the current file for growth and the path for rotation.
+  // Set before the first Peek.
   void set_follow(bool follow) { follow_ = follow; }
+  // Replay (not follow mode): once the first chunk shows a format whose decoding pays for
+  // it (Decoder::decode_ahead_pays), read and decode the next chunks on a thread of the
+  // stream's own while the engine works through this one (engine.decode_ahead). What
+  // comes out is the same, in the same order: only where the decoding runs changes. Set
+  // before the first Peek.
+  void set_decode_ahead(bool on) { decode_ahead_ = on; }
+  bool decoding_ahead() const { return ahead_ != nullptr; }
   // Follow mode: a file found by a rescan joins the end of the stream.
   void AddFile(uint32_t file_index) { files_.push_back(file_index); }
   // Resume: skip `offset` decompressed bytes (`line` lines) of file `file_index` and every
   // file before it in the stream.
   void ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line);
 
-  // The position of the first byte not yet decoded, valid when no events are held.
+  // The position of the first byte not yet decoded into a chunk this stream has taken in
+  // (chunks decoded ahead and not yet taken do not count), valid when no events are held.
   uint32_t current_file() const;
-  uint64_t consumed_offset() const { return consumed_offset_; }
-  uint64_t consumed_line() const { return consumed_line_; }
-  uint64_t current_inode() const { return source_ ? source_->inode() : 0; }
+  uint64_t consumed_offset() const { return seen_.offset; }
+  uint64_t consumed_line() const { return seen_.line; }
+  uint64_t current_inode() const { return seen_.inode; }
   const StreamStats& stats() const { return stats_; }
 
  private:
@@ -121,16 +138,68 @@ class Stream {
     Event* event;
     Chunk* chunk;
   };
+  // Where reading stands after a chunk: the read side's position, as the stream's
+  // accessors report it once the chunk is taken in.
+  struct Position {
+    int current = -1;  // index into files_, -1 before the first file and after the last
+    uint64_t offset = 0;
+    uint64_t line = 1;
+    uint64_t inode = 0;
+  };
+  // What one round of reading and decoding produced: a chunk with events (null at the end
+  // of input, or in follow mode when nothing new was there), the rejects met on the way
+  // with the file they belong to, and what was learned of files opened. Made by the read
+  // side (Produce), applied by the engine's thread (Apply): the file table, the reject
+  // sink and the stats are only ever touched there.
+  struct Produced {
+    struct Opened {
+      uint32_t file = 0;
+      std::string format;
+      uint64_t fingerprint = 0;  // 0: the file is too short to have one
+    };
+    std::unique_ptr<Chunk> chunk;
+    std::vector<std::pair<uint32_t, ingest::Reject>> rejects;
+    std::vector<Opened> opened;
+    uint64_t bytes = 0;
+    uint64_t events = 0;
+    Position position;
+  };
+  // The decode-ahead thread and the chunks it has ready.
+  struct Ahead {
+    std::thread thread;
+    std::mutex mu;
+    std::condition_variable cv;  // a result is ready, a slot is free, or stop
+    std::deque<Produced> ready;
+    bool done = false;  // the last result (the end of input) is in `ready` or taken
+    bool stop = false;  // the stream is going away
+  };
+  // Chunks decoded ahead at most: enough that the engine never waits for the decoder while
+  // the decoder keeps up, few enough to add only a few MB (a 1 MiB chunk of Zeek TSV
+  // decodes into about 5 MB of events).
+  static constexpr size_t kChunksAhead = 2;
+
+  // The read side. Reads and decodes until it has a chunk with events (true), or the input
+  // ends or has nothing new (false). Runs on the decode-ahead thread when there is one;
+  // everything it touches is the read side's alone.
+  bool Produce(Produced& out);
+  void Report(uint32_t file, ingest::Reject r);  // a reject into the result being produced
+  void DecodeAhead();                            // the decode-ahead thread's loop
+  // The next result: produced here, or taken from the decode-ahead thread (started on
+  // first use in replay mode).
+  void Next(Produced& out);
+  void Apply(Produced& p);  // the engine's side of a result
+  std::unique_ptr<Chunk> TakeFreeChunk();
   bool OpenNext();
   // Follow mode, at the end of the current file: true when reading should move on (a newer
   // file is queued, or the path now names a new file after rotation).
   bool CurrentFileRotated();
-  bool Fill();  // reads and decodes one chunk; false when nothing was read
+  bool Fill();  // takes in one decoded chunk; false when there was none
   void Release(Micros upto, bool all);
   void Recycle(std::unique_ptr<Chunk> c);
 
-  std::vector<InputFile>* table_;
+  std::vector<InputFile>* table_;  // the engine's; written only by Apply
   std::vector<uint32_t> files_;
+  // The read side (Produce, OpenNext): with decode-ahead, only its thread touches these.
   size_t next_file_ = 0;
   int current_ = -1;
   std::unique_ptr<ByteSource> source_;
@@ -146,6 +215,7 @@ class Stream {
   uint64_t resume_line_ = 0;
   uint32_t resume_file_ = UINT32_MAX;
   std::string resume_header_;  // the header lines shown to a decoder on resume
+  // (The read side ends here; what follows is the engine's side.)
 
   // Held events (sorted by time) with the chunks they point into.
   std::deque<std::unique_ptr<Chunk>> live_chunks_;
@@ -155,6 +225,7 @@ class Stream {
   // (a CloudTrail chunk holds under a thousand of them, the model threads lag by up to
   // 4,096 events) frees chunks only to allocate, and fault in, new ones.
   static constexpr size_t kMaxFreeChunks = 8;
+  std::mutex free_mu_;  // free_chunks_ is shared by the read side and the engine's side
   std::vector<std::unique_ptr<Chunk>> free_chunks_;  // recycled, capacity kept
   const uint64_t* retire_tag_ = nullptr;
   std::deque<std::pair<uint64_t, std::unique_ptr<Chunk>>> retired_;  // (tag, chunk)
@@ -167,8 +238,12 @@ class Stream {
   bool finished_ = false;
   bool follow_ = false;
   RejectSink* rejects_;
-  std::vector<ingest::Reject> reject_buf_;
+  std::vector<ingest::Reject> reject_buf_;  // the read side's
+  Produced* producing_ = nullptr;           // the result Produce is filling (read side)
   StreamStats stats_;
+  Position seen_;  // the position after the last chunk taken in
+  bool decode_ahead_ = false;
+  std::unique_ptr<Ahead> ahead_;  // last: stopped (by ~Stream) before the rest goes
 };
 
 }  // namespace vigil::pipeline

@@ -512,6 +512,7 @@ class DocumentDecoder : public Decoder {
  public:
   std::string_view format() const override { return "cloudtrail"; }
   bool needs_whole_document() const override { return true; }
+  bool decode_ahead_pays() const override { return true; }
 
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects) override {
@@ -561,6 +562,7 @@ class DocumentDecoder : public Decoder {
 class LinesDecoder : public Decoder {
  public:
   std::string_view format() const override { return "cloudtrail-jsonl"; }
+  bool decode_ahead_pays() const override { return true; }
 
   size_t Decode(std::string_view data, const ChunkStart& start, bool at_end,
                 std::vector<Event>& events, std::vector<Reject>& rejects) override {
