@@ -276,7 +276,10 @@ bool Stream::Produce(Produced& out) {
     chunk->decoder = decoder_;
     chunk->bytes.swap(pending_);  // pending_ inherits the recycled buffer's capacity
     pending_.clear();
-    if (chunk->events.capacity() == 0) chunk->events.reserve(chunk->bytes.size() / 128 + 16);
+    // A fresh chunk's event vector is sized for the records seen so far: reserved for
+    // 128-byte records, a chunk of kilobyte CloudTrail records held 8 times the events it
+    // needed, and the memory of a vector that is touched at all is resident (huge pages).
+    if (chunk->events.capacity() == 0) chunk->events.reserve(chunk->bytes.size() / bytes_per_event_ + 16);
     size_t data_len = chunk->bytes.size();
     chunk->bytes.resize(data_len + ingest::kReadPadding, '\0');
     std::string_view data(chunk->bytes.data(), data_len);
@@ -297,6 +300,7 @@ bool Stream::Produce(Produced& out) {
         skipping_long_line_ = true;
       }
     }
+    if (!chunk->events.empty()) bytes_per_event_ = std::max<size_t>(32, used / chunk->events.size());
     consumed_line_ += CountNewlines(data.data(), used);
     consumed_offset_ += used;
     if (at_end && !pending_.empty() && !follow_) {

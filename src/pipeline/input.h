@@ -215,6 +215,7 @@ class Stream {
   uint64_t resume_line_ = 0;
   uint32_t resume_file_ = UINT32_MAX;
   std::string resume_header_;  // the header lines shown to a decoder on resume
+  size_t bytes_per_event_ = 128;  // input bytes per event in the last chunk decoded
   // (The read side ends here; what follows is the engine's side.)
 
   // Held events (sorted by time) with the chunks they point into.
