@@ -59,6 +59,25 @@ TEST(Config, UserValuesOverlayDefaultsAndFlagsOverrideBoth) {
   EXPECT_FALSE(c.Set("no.such.key", "1").ok());
 }
 
+// Lookups read the merged document without changing it: a key looked up and missing is not
+// added, and a node handed out is a copy.
+TEST(Config, LookupsLeaveTheDocumentAsItWas) {
+  auto r = LoadConfigText("learning:\n  period: 24h\n", "s.yaml");
+  ASSERT_TRUE(r.ok()) << r.ToText();
+  Config c = *r.config;
+  const size_t keys = c.Node("learning").size();
+  EXPECT_FALSE(c.Has("learning.no_such_key"));
+  EXPECT_FALSE(c.Has("learning.period.deeper"));
+  EXPECT_EQ(c.GetString("learning.no_such_key"), "");
+  EXPECT_EQ(c.Node("learning").size(), keys);
+  YAML::Node copy = c.Node("learning");
+  copy["period"] = "1h";
+  copy["added"] = "x";
+  EXPECT_EQ(c.GetDuration("learning.period"), 24 * kMicrosPerHour);
+  EXPECT_FALSE(c.Has("learning.added"));
+  EXPECT_EQ(c.Node("learning").size(), keys);
+}
+
 TEST(Config, ListItemsAreCheckedAgainstTheirSchema) {
   auto ok = LoadConfigText("allow:\n  - model: network/beaconing\n    entity: 10.0.0.5\n    reason: backup job\n", "a.yaml");
   EXPECT_TRUE(ok.ok()) << ok.ToText();
