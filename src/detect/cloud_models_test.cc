@@ -176,21 +176,14 @@ TEST(CloudModels, InLearningNothingIsEmittedAndTheSameIsLearned) {
     not_learning.set_learning(false);
     harness::FeedAll(*silent, learning, acct->events);
     harness::FeedAll(*judging, not_learning, acct->events);
-    auto from_attack = [&](const harness::TestContext& ctx, bool* before) {
+    auto from_attack = [&](const harness::TestContext& ctx) {
       std::vector<Breach> out;
-      for (const auto& x : ctx.emitted()) {
-        if (x.breach.time < acct->attack_start) {
-          *before = true;
-          continue;
-        }
-        out.push_back(x.breach);
-      }
+      for (const auto& x : ctx.emitted())
+        if (x.breach.time >= acct->attack_start) out.push_back(x.breach);
       return out;
     };
-    bool silent_before = false, judged_before = false;
-    std::vector<Breach> a = from_attack(learning, &silent_before);
-    std::vector<Breach> b = from_attack(not_learning, &judged_before);
-    EXPECT_FALSE(silent_before) << "emitted during learning";
+    std::vector<Breach> a = from_attack(learning), b = from_attack(not_learning);
+    EXPECT_EQ(a.size(), learning.emitted().size()) << "emitted during learning";
     ASSERT_FALSE(a.empty()) << "the takeover step was not judged";
     ASSERT_EQ(a.size(), b.size()) << Dump(a) << "---\n" << Dump(b);
     for (size_t i = 0; i < a.size(); ++i) {

@@ -639,7 +639,7 @@ store::Checkpoint Engine::MakeCheckpoint() {
   learn::StateWriter extra;
   if (out_.save_extra) out_.save_extra(extra);
   w.Str(extra.data());
-  UpdateFormatCounts();
+  UpdateInputStats();
   store::Checkpoint cp;
   cp.event_time = now_;
   cp.state = w.Take();
@@ -906,11 +906,11 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
     Tick(true);
   }
   StopModelThread();
-  UpdateFormatCounts();
+  UpdateInputStats();
   return Status::Ok();
 }
 
-void Engine::UpdateFormatCounts() {
+void Engine::UpdateInputStats() {
   stats_.streams_decoded_ahead = 0;
   for (const auto& s : streams_) stats_.streams_decoded_ahead += s->decoding_ahead() ? 1 : 0;
   stats_.events_by_format.clear();

@@ -162,7 +162,7 @@ class Engine : public RejectSink {
   void Sync();
   void StartModelThread();
   void StopModelThread();
-  void UpdateFormatCounts();
+  void UpdateInputStats();  // events per format and streams decoded ahead, into stats_
   void Deliver(detect::Breach b, const detect::ModelInfo& info, double threshold);
   bool AllowListed(const detect::Breach& b, std::string* reason) const;
 

@@ -112,7 +112,6 @@ uint32_t Stream::current_file() const {
                             : (files_.empty() ? 0 : files_[0]);
 }
 
-void Stream::Report(uint32_t file, ingest::Reject r) { producing_->rejects.emplace_back(file, std::move(r)); }
 
 void Stream::ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line) {
   auto it = std::find(files_.begin(), files_.end(), file_index);
@@ -123,7 +122,7 @@ void Stream::ResumeAt(uint32_t file_index, uint64_t offset, uint64_t line) {
   resume_line_ = line;
 }
 
-bool Stream::OpenNext() {
+bool Stream::OpenNext(Produced& out) {
   source_.reset();
   decoder_.reset();
   pending_.clear();
@@ -136,7 +135,7 @@ bool Stream::OpenNext() {
     const InputFile& f = (*table_)[files_[next_file_++]];
     auto src = ByteSource::Open(f.path);
     if (!src.ok()) {
-      Report(files_[static_cast<size_t>(current_)],
+      out.AddReject(files_[static_cast<size_t>(current_)],
              ingest::MakeReject({files_[static_cast<size_t>(current_)], 0, 0}, "unreadable",
                                 src.status().message(), ""));
       continue;
@@ -157,7 +156,7 @@ bool Stream::OpenNext() {
       if (!head.empty() || source_->error().ok()) {
         ingest::Reject r = ingest::MakeReject({files_[static_cast<size_t>(current_)], 1, 0},
                                               head.empty() ? "empty" : "unknown-format", reason, head);
-        if (!head.empty()) Report(files_[static_cast<size_t>(current_)], std::move(r));
+        if (!head.empty()) out.AddReject(files_[static_cast<size_t>(current_)], std::move(r));
       }
       source_.reset();
       continue;
@@ -170,7 +169,7 @@ bool Stream::OpenNext() {
       for (size_t i = 0; i < kFingerprintBytes; ++i) h = (h ^ static_cast<unsigned char>(head[i])) * 0x100000001b3ULL;
       opened.fingerprint = h | 1;
     }
-    producing_->opened.push_back(std::move(opened));
+    out.opened.push_back(std::move(opened));
     decoder_ = fmt->make();
     pending_ = std::move(head);
     if (resume_file_ == files_[static_cast<size_t>(current_)]) {
@@ -213,9 +212,8 @@ bool Stream::OpenNext() {
 }
 
 bool Stream::Produce(Produced& out) {
-  producing_ = &out;
   for (;;) {
-    if (!source_ && !OpenNext()) break;
+    if (!source_ && !OpenNext(out)) break;
     const uint32_t file = files_[static_cast<size_t>(current_)];
     const bool whole = decoder_->needs_whole_document();
     size_t want = whole ? ingest::kMaxDocumentBytes : kChunkBytes;
@@ -230,7 +228,7 @@ bool Stream::Produce(Produced& out) {
     }
     out.bytes += got;
     if (!source_->error().ok()) {
-      Report(file, ingest::MakeReject({file, consumed_line_, consumed_offset_ + pending_.size()},
+      out.AddReject(file, ingest::MakeReject({file, consumed_line_, consumed_offset_ + pending_.size()},
                                       "truncated-gzip", source_->error().message(), ""));
     }
     // Nothing read is the end only when something was asked for: a round that decodes what
@@ -238,7 +236,7 @@ bool Stream::Produce(Produced& out) {
     // end of the last one) must not end the file there.
     bool at_end = (read && got == 0 && !follow_) || source_->finished() || whole;
     if (at_end && source_->TruncatedAtEnd() && source_->error().ok() && !follow_) {
-      Report(file, ingest::MakeReject(
+      out.AddReject(file, ingest::MakeReject(
                        {file, consumed_line_, consumed_offset_ + pending_.size()}, "truncated-gzip",
                        "gzip stream ends before its end marker (cut off); records before the cut are kept",
                        ""));
@@ -288,12 +286,12 @@ bool Stream::Produce(Produced& out) {
     size_t used = decoder_->Decode(data, start, at_end, chunk->events, reject_buf_);
     if (used > data_len) used = data_len;
     stalled_ = used == 0 && !at_end;
-    for (auto& r : reject_buf_) Report(file, std::move(r));
+    for (auto& r : reject_buf_) out.AddReject(file, std::move(r));
     // Keep the unconsumed tail for the next read.
     if (used < data_len) {
       pending_.assign(chunk->bytes.data() + used, data_len - used);
       if (used == 0 && !at_end && pending_.size() > ingest::kMaxRecordBytes) {
-        Report(file, ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "too-long",
+        out.AddReject(file, ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "too-long",
                                         "record longer than the 1 MiB cap", pending_));
         consumed_offset_ += pending_.size();
         pending_.clear();
@@ -306,12 +304,11 @@ bool Stream::Produce(Produced& out) {
     if (at_end && !pending_.empty() && !follow_) {
       // The decoder had to consume everything at the end; guard against a decoder that
       // did not: the rest is reported rather than looping.
-      Report(file, ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "incomplete",
+      out.AddReject(file, ingest::MakeReject({start.input, consumed_line_, consumed_offset_}, "incomplete",
                                       "input ends inside a record", pending_));
       pending_.clear();
     }
     if (at_end && pending_.empty()) source_.reset();
-    out.events += chunk->events.size();
     if (chunk->events.empty()) {
       Recycle(std::move(chunk));
       continue;
@@ -320,7 +317,6 @@ bool Stream::Produce(Produced& out) {
     break;
   }
   out.position = {current_, consumed_offset_, consumed_line_, source_ ? source_->inode() : 0};
-  producing_ = nullptr;
   return out.chunk != nullptr;
 }
 
@@ -333,7 +329,7 @@ void Stream::Apply(Produced& p) {
   for (const auto& [file, r] : p.rejects) rejects_->OnReject((*table_)[file], r);
   stats_.rejects += p.rejects.size();
   stats_.bytes += p.bytes;
-  stats_.events += p.events;
+  stats_.events += p.chunk ? p.chunk->events.size() : 0;
   seen_ = p.position;
 }
 

@@ -161,8 +161,8 @@ class Stream {
     std::vector<std::pair<uint32_t, ingest::Reject>> rejects;
     std::vector<Opened> opened;
     uint64_t bytes = 0;
-    uint64_t events = 0;
     Position position;
+    void AddReject(uint32_t file, ingest::Reject r) { rejects.emplace_back(file, std::move(r)); }
   };
   // The decode-ahead thread and the chunks it has ready.
   struct Ahead {
@@ -182,14 +182,13 @@ class Stream {
   // ends or has nothing new (false). Runs on the decode-ahead thread when there is one;
   // everything it touches is the read side's alone.
   bool Produce(Produced& out);
-  void Report(uint32_t file, ingest::Reject r);  // a reject into the result being produced
   void DecodeAhead();                            // the decode-ahead thread's loop
   // The next result: produced here, or taken from the decode-ahead thread (started on
   // first use in replay mode).
   void Next(Produced& out);
   void Apply(Produced& p);  // the engine's side of a result
   std::unique_ptr<Chunk> TakeFreeChunk();
-  bool OpenNext();
+  bool OpenNext(Produced& out);  // the read side's next file; its rejects go into `out`
   // Follow mode, at the end of the current file: true when reading should move on (a newer
   // file is queued, or the path now names a new file after rotation).
   bool CurrentFileRotated();
@@ -240,7 +239,6 @@ class Stream {
   bool follow_ = false;
   RejectSink* rejects_;
   std::vector<ingest::Reject> reject_buf_;  // the read side's
-  Produced* producing_ = nullptr;           // the result Produce is filling (read side)
   StreamStats stats_;
   Position seen_;  // the position after the last chunk taken in
   bool decode_ahead_ = false;
