@@ -348,9 +348,10 @@ Status SqliteStore::Init(std::span<const Migration> migrations) {
     }
   }
   VIGIL_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL", "synchronous"));
-  // A 64 MiB page cache (the default is 2 MiB): sealing an event-log segment sorts its
-  // index entries in memory, and the console's queries read across segments.
-  VIGIL_RETURN_IF_ERROR(Exec("PRAGMA cache_size=-65536", "cache_size"));
+  // SQLite's default page cache (2 MiB). A 64 MiB one was set while the event log lived in
+  // SQLite tables; it no longer does (store/event_files.h), and for what stays here the
+  // large cache only filled fresh memory when a replay stored its entities: about 10 MB of
+  // the peak of a 100,000-device replay.
   const int latest = migrations.back().version;
   std::lock_guard lock(mu_);
   return InTransaction([&]() -> Status {
