@@ -1,10 +1,8 @@
 #include "respond/backends.h"
 
-#include <curl/curl.h>
-
 #include <chrono>
-#include <mutex>
 
+#include "core/curl_api.h"
 #include "respond/subprocess.h"
 
 namespace vigil::respond {
@@ -250,28 +248,29 @@ class ExecBackend : public Backend {
 
 Result<HttpResponse> HttpPost(const std::string& url, const std::vector<std::string>& headers,
                               const std::string& body, Micros timeout) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* c = curl_easy_init();
+  auto lib = Curl();
+  if (!lib.ok()) return lib.status();
+  const CurlApi& curl = **lib;
+  CURL* c = curl.easy_init();
   if (!c) return Internal("curl_easy_init failed");
   curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  for (const auto& h : headers) list = curl.slist_append(list, h.c_str());
   HttpResponse resp;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout / 1000));
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(c);
-  if (rc != CURLE_OK) return Unavailable(std::string("POST failed: ") + curl_easy_strerror(rc));
+  curl.easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl.easy_setopt(c, CURLOPT_POST, 1L);
+  curl.easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl.easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl.easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
+  curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout / 1000));
+  curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl.easy_perform(c);
+  if (rc == CURLE_OK) curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  curl.slist_free_all(list);
+  curl.easy_cleanup(c);
+  if (rc != CURLE_OK) return Unavailable(std::string("POST failed: ") + curl.easy_strerror(rc));
   return resp;
 }
 

@@ -10,7 +10,6 @@
 //
 // Data is only ever passed as parameters (PQexecParams), never spliced into SQL. One
 // connection per Store, guarded by a mutex; it is reset when the server drops it.
-#include <libpq-fe.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -20,6 +19,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "store/pq_api.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
@@ -230,34 +230,34 @@ class Params {
 };
 
 struct ResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
+  void operator()(PGresult* r) const { Pq().clear(r); }
 };
 
 // A query result (text format); columns are read by index.
 class Rows {
  public:
   explicit Rows(PGresult* r) : r_(r) {}
-  int size() const { return PQntuples(r_.get()); }
-  bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col); }
+  int size() const { return Pq().ntuples(r_.get()); }
+  bool null(int row, int col) const { return Pq().getisnull(r_.get(), row, col); }
   std::string Text(int row, int col) const {
-    return std::string(PQgetvalue(r_.get(), row, col), PQgetlength(r_.get(), row, col));
+    return std::string(Pq().getvalue(r_.get(), row, col), Pq().getlength(r_.get(), row, col));
   }
   int64_t Int(int row, int col) const {
-    return null(row, col) ? 0 : std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+    return null(row, col) ? 0 : std::strtoll(Pq().getvalue(r_.get(), row, col), nullptr, 10);
   }
   std::string Bytea(int row, int col) const {
     size_t n = 0;
     unsigned char* b =
-        PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_.get(), row, col)), &n);
+        Pq().unescape_bytea(reinterpret_cast<const unsigned char*>(Pq().getvalue(r_.get(), row, col)), &n);
     if (!b) return {};
     std::string out(reinterpret_cast<const char*>(b), n);
-    PQfreemem(b);
+    Pq().freemem(b);
     return out;
   }
   Result<nlohmann::json> Json(int row, int col, std::string_view what) const {
     return ParseJson(Text(row, col), what);
   }
-  const char* cmd_tuples() const { return PQcmdTuples(r_.get()); }
+  const char* cmd_tuples() const { return Pq().cmd_tuples(r_.get()); }
 
  private:
   std::unique_ptr<PGresult, ResultDeleter> r_;
@@ -266,10 +266,10 @@ class Rows {
 class PostgresStore final : public Store {
  public:
   explicit PostgresStore(PGconn* conn) : conn_(conn) {
-    where_ = std::string("postgres ") + (PQdb(conn_) ? PQdb(conn_) : "") + " on " +
-             (PQhost(conn_) ? PQhost(conn_) : "") + ":" + (PQport(conn_) ? PQport(conn_) : "");
+    where_ = std::string("postgres ") + (Pq().db(conn_) ? Pq().db(conn_) : "") + " on " +
+             (Pq().host(conn_) ? Pq().host(conn_) : "") + ":" + (Pq().port(conn_) ? Pq().port(conn_) : "");
   }
-  ~PostgresStore() override { PQfinish(conn_); }
+  ~PostgresStore() override { Pq().finish(conn_); }
 
   Status Init(std::span<const Migration> migrations);
 
@@ -342,12 +342,12 @@ class PostgresStore final : public Store {
 bool Retryable(const std::string& sqlstate) { return sqlstate == "40001" || sqlstate == "40P01"; }
 
 Status PostgresStore::Error(PGresult* r, std::string_view what) {
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  const char* state = r ? Pq().result_error_field(r, PG_DIAG_SQLSTATE) : nullptr;
   last_sqlstate_ = state ? state : "";
-  std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
+  std::string msg = r ? Pq().result_error_message(r) : Pq().error_message(conn_);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   msg = "postgres: " + std::string(what) + ": " + msg;
-  if (PQstatus(conn_) == CONNECTION_BAD) return Unavailable(msg);
+  if (Pq().status(conn_) == CONNECTION_BAD) return Unavailable(msg);
   const std::string& s = last_sqlstate_;
   if (s.rfind("08", 0) == 0 || s.rfind("53", 0) == 0 || s.rfind("57P", 0) == 0 || Retryable(s)) {
     return Unavailable(msg);
@@ -357,26 +357,26 @@ Status PostgresStore::Error(PGresult* r, std::string_view what) {
 }
 
 void PostgresStore::EnsureConnected() {
-  if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+  if (Pq().status(conn_) == CONNECTION_BAD) Pq().reset(conn_);
 }
 
 Result<Rows> PostgresStore::Exec(const std::string& sql, Params params, std::string_view what) {
-  PGresult* r = PQexecParams(conn_, sql.c_str(), params.size(), nullptr, params.values(),
+  PGresult* r = Pq().exec_params(conn_, sql.c_str(), params.size(), nullptr, params.values(),
                              params.lengths(), params.formats(), /*resultFormat=*/0);
-  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  ExecStatusType st = r ? Pq().result_status(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     Status err = Error(r, what);
-    PQclear(r);
+    Pq().clear(r);
     return err;
   }
   return Rows(r);
 }
 
 Status PostgresStore::ExecScript(const std::string& sql, std::string_view what) {
-  PGresult* r = PQexec(conn_, sql.c_str());
-  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  PGresult* r = Pq().exec(conn_, sql.c_str());
+  ExecStatusType st = r ? Pq().result_status(r) : PGRES_FATAL_ERROR;
   Status out = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? Status::Ok() : Error(r, what);
-  PQclear(r);
+  Pq().clear(r);
   return out;
 }
 
@@ -402,9 +402,9 @@ Status PostgresStore::InTransaction(F&& body) {
 
 Status PostgresStore::Init(std::span<const Migration> migrations) {
   VIGIL_RETURN_IF_ERROR(CheckMigrationList(migrations));
-  if (PQsetClientEncoding(conn_, "UTF8") != 0) {
+  if (Pq().set_client_encoding(conn_, "UTF8") != 0) {
     return Unavailable("postgres: cannot set client encoding: " +
-                       std::string(PQerrorMessage(conn_)));
+                       std::string(Pq().error_message(conn_)));
   }
   const int latest = migrations.back().version;
   std::lock_guard lock(mu_);
@@ -1080,17 +1080,18 @@ std::span<const Migration> PostgresMigrations() { return kPostgresMigrations; }
 
 Result<std::unique_ptr<Store>> OpenPostgresStoreWith(const std::string& conninfo,
                                                      std::span<const Migration> migrations) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
+  VIGIL_RETURN_IF_ERROR(LoadPq());
+  PGconn* conn = Pq().connectdb(conninfo.c_str());
   if (!conn) return Unavailable("postgres: out of memory connecting");
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn);
+  if (Pq().status(conn) != CONNECTION_OK) {
+    std::string msg = Pq().error_message(conn);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    PQfinish(conn);
+    Pq().finish(conn);
     // The conninfo may hold a password: name the failure, not the string.
     return Unavailable("postgres: cannot connect: " + msg);
   }
   // Server NOTICEs ("relation already exists, skipping") are not for the terminal.
-  PQsetNoticeProcessor(
+  Pq().set_notice_processor(
       conn, [](void*, const char*) {}, nullptr);
   auto store = std::make_unique<PostgresStore>(conn);
   VIGIL_RETURN_IF_ERROR(store->Init(migrations));

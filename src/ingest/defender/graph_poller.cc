@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 
-#include <curl/curl.h>
 #include <nlohmann/json.hpp>
+
+#include "core/curl_api.h"
 
 namespace vigil::ingest::defender {
 
@@ -17,11 +17,6 @@ Micros WallNow() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void CurlInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 size_t WriteBody(char* p, size_t size, size_t n, void* user) {
@@ -49,45 +44,50 @@ size_t WriteHeader(char* p, size_t size, size_t n, void* user) {
 
 HttpResponse Perform(const std::string& url, const std::string* form, const std::string& bearer,
                      Micros timeout) {
-  CurlInitOnce();
   HttpResponse r;
-  CURL* c = curl_easy_init();
+  auto lib = Curl();
+  if (!lib.ok()) {
+    r.error = lib.status().message();
+    return r;
+  }
+  const CurlApi& curl = **lib;
+  CURL* c = curl.easy_init();
   if (c == nullptr) {
     r.error = "curl_easy_init failed";
     return r;
   }
   struct curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
+  headers = curl.slist_append(headers, "Accept: application/json");
   std::string auth;
   if (!bearer.empty()) {
     auth = "Authorization: Bearer " + bearer;
-    headers = curl_slist_append(headers, auth.c_str());
+    headers = curl.slist_append(headers, auth.c_str());
   }
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout / 1000));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  curl.easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout / 1000));
+  curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl.easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
+  curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
+  curl.easy_setopt(c, CURLOPT_HEADERDATA, &r);
+  curl.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   if (form != nullptr) {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, form->c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
+    curl.easy_setopt(c, CURLOPT_POST, 1L);
+    curl.easy_setopt(c, CURLOPT_POSTFIELDS, form->c_str());
+    curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
   }
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = curl.easy_perform(c);
   if (rc != CURLE_OK) {
-    r.error = curl_easy_strerror(rc);
+    r.error = curl.easy_strerror(rc);
     r.status = 0;
   } else {
     long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     r.status = static_cast<int>(code);
   }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
+  curl.slist_free_all(headers);
+  curl.easy_cleanup(c);
   return r;
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/dynlib.h"
 #include "ingest/registry.h"
 
 namespace vigil::ingest {
@@ -425,6 +426,37 @@ VIGIL_REGISTER_FORMAT(FormatInfo{
 
 // ------------------------------------------------------------------ live capture
 
+namespace {
+
+// libpcap, opened on first use (core/dynlib.h says why): only live capture needs it; the
+// pcap and pcapng files above are read by our own code.
+struct PcapApi {
+  decltype(&::pcap_create) create = nullptr;
+  decltype(&::pcap_set_snaplen) set_snaplen = nullptr;
+  decltype(&::pcap_set_timeout) set_timeout = nullptr;
+  decltype(&::pcap_set_immediate_mode) set_immediate_mode = nullptr;
+  decltype(&::pcap_activate) activate = nullptr;
+  decltype(&::pcap_geterr) geterr = nullptr;
+  decltype(&::pcap_datalink) datalink = nullptr;
+  decltype(&::pcap_next_ex) next_ex = nullptr;
+  decltype(&::pcap_breakloop) breakloop = nullptr;
+  decltype(&::pcap_close) close = nullptr;
+};
+PcapApi pcap_lib;
+
+// Loads libpcap on the first call, from any thread; the same answer after.
+Status LoadPcap() {
+  static const Status loaded = LoadSymbols(
+      {"libpcap.so.0.8", "libpcap.so.1"},
+      {Sym("pcap_create", pcap_lib.create), Sym("pcap_set_snaplen", pcap_lib.set_snaplen),
+       Sym("pcap_set_timeout", pcap_lib.set_timeout), Sym("pcap_set_immediate_mode", pcap_lib.set_immediate_mode),
+       Sym("pcap_activate", pcap_lib.activate), Sym("pcap_geterr", pcap_lib.geterr), Sym("pcap_datalink", pcap_lib.datalink),
+       Sym("pcap_next_ex", pcap_lib.next_ex), Sym("pcap_breakloop", pcap_lib.breakloop), Sym("pcap_close", pcap_lib.close)});
+  return loaded;
+}
+
+}  // namespace
+
 struct PcapLiveCapture::Impl {
   pcap_t* handle = nullptr;
   int linktype = 1;
@@ -438,6 +470,7 @@ struct PcapLiveCapture::Impl {
 
 Result<std::unique_ptr<PcapLiveCapture>> PcapLiveCapture::Start(const std::string& iface,
                                                                 const std::string& netns) {
+  if (Status s = LoadPcap(); !s.ok()) return Unavailable("live capture on " + iface + ": " + s.message());
   auto cap = std::unique_ptr<PcapLiveCapture>(new PcapLiveCapture());
   cap->impl_ = std::make_unique<Impl>();
   Impl* impl = cap->impl_.get();
@@ -456,15 +489,15 @@ Result<std::unique_ptr<PcapLiveCapture>> PcapLiveCapture::Start(const std::strin
     }
     char ebuf[PCAP_ERRBUF_SIZE] = {0};
     if (err.empty()) {
-      impl->handle = pcap_create(iface.c_str(), ebuf);
+      impl->handle = pcap_lib.create(iface.c_str(), ebuf);
       if (!impl->handle) err = ebuf;
     }
     if (err.empty()) {
-      pcap_set_snaplen(impl->handle, 256);
-      pcap_set_timeout(impl->handle, 100);
-      pcap_set_immediate_mode(impl->handle, 1);
-      if (pcap_activate(impl->handle) < 0) err = pcap_geterr(impl->handle);
-      else impl->linktype = pcap_datalink(impl->handle);
+      pcap_lib.set_snaplen(impl->handle, 256);
+      pcap_lib.set_timeout(impl->handle, 100);
+      pcap_lib.set_immediate_mode(impl->handle, 1);
+      if (pcap_lib.activate(impl->handle) < 0) err = pcap_lib.geterr(impl->handle);
+      else impl->linktype = pcap_lib.datalink(impl->handle);
     }
     {
       std::lock_guard<std::mutex> l(ready_mu);
@@ -477,7 +510,7 @@ Result<std::unique_ptr<PcapLiveCapture>> PcapLiveCapture::Start(const std::strin
     while (!impl->stop.load()) {
       pcap_pkthdr* h;
       const u_char* data;
-      int rc = pcap_next_ex(impl->handle, &h, &data);
+      int rc = pcap_lib.next_ex(impl->handle, &h, &data);
       if (rc == 1) {
         Micros ts = static_cast<Micros>(h->ts.tv_sec) * kMicrosPerSecond + h->ts.tv_usec;
         std::lock_guard<std::mutex> l(impl->mu);
@@ -495,7 +528,7 @@ Result<std::unique_ptr<PcapLiveCapture>> PcapLiveCapture::Start(const std::strin
   }
   if (!opened) {
     impl->thread.join();
-    if (impl->handle) pcap_close(impl->handle);
+    if (impl->handle) pcap_lib.close(impl->handle);
     impl->handle = nullptr;
     return Unavailable("live capture on " + iface + ": " + error);
   }
@@ -512,7 +545,7 @@ uint64_t PcapLiveCapture::packets() const { return impl_->packets.load(); }
 void PcapLiveCapture::Stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   impl_->stop.store(true);
-  pcap_breakloop(impl_->handle);
+  pcap_lib.breakloop(impl_->handle);
   impl_->thread.join();
   std::lock_guard<std::mutex> l(impl_->mu);
   impl_->table.Expire(0, true);
@@ -521,7 +554,7 @@ void PcapLiveCapture::Stop() {
 
 PcapLiveCapture::~PcapLiveCapture() {
   Stop();
-  if (impl_ && impl_->handle) pcap_close(impl_->handle);
+  if (impl_ && impl_->handle) pcap_lib.close(impl_->handle);
 }
 
 }  // namespace vigil::ingest
