@@ -89,6 +89,28 @@ TEST(Replay, BadRecordsAreCountedReportedAndDeadLetteredWhileTheRestIsProcessed)
   EXPECT_TRUE(found);
 }
 
+// --stats says where the wall time went: opening, reading and detecting, storing at the
+// end. The three are parts of the run, so together they take no longer than the command.
+TEST(Replay, StatsSayWhereTheWallTimeWent) {
+  TempDir tmp;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = RunVigil("replay --quiet --state " + tmp.path() + "/state --stats " + tmp.path() + "/stats.json " +
+                    VIGIL_SOURCE_DIR + "/tests/data/zeek/conn_008.log");
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto s = Stats(tmp.path() + "/stats.json");
+  ASSERT_TRUE(s.contains("seconds")) << s.dump();
+  double sum = 0;
+  for (const char* part : {"open", "read_and_detect", "store_at_end"}) {
+    ASSERT_TRUE(s["seconds"].contains(part)) << part << ": " << s["seconds"].dump();
+    const double v = s["seconds"][part].get<double>();
+    EXPECT_GE(v, 0.0) << part;
+    sum += v;
+  }
+  EXPECT_GT(sum, 0.0) << s["seconds"].dump();
+  EXPECT_LE(sum, wall + 0.002) << s["seconds"].dump() << " against " << wall << " s for the command";
+}
+
 // A line over the cap that starts near the top of the file, several read chunks long, plain
 // and gzip: the reader holds more than a chunk after the first decode and must read on
 // rather than take the held bytes for the end of the file. (It used to stop there and drop

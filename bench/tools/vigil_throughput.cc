@@ -3,7 +3,9 @@
 // and Zeek JSON), it prints:
 //   (a) the reference: simdjson counting the documents of the JSON file (iterate_many);
 //   (b) decode-only throughput of zeek-tsv and zeek-json (records/s and MB/s);
-//   (c) end-to-end `vigil replay` (all models on) throughput and peak resident memory;
+//   (c) end-to-end `vigil replay` (all models on) throughput and peak resident memory,
+//       with where the wall time went (vigil's own --stats "seconds": open, read and
+//       detect, store at end) and the CPU time per record;
 // and the ratios the spine issue sets as targets: (b) JSON >= 0.4 (a), TSV >= JSON,
 // (c) >= 0.25 (b). Rates are the best of several runs (references 7, the rest 3); the
 // VM this was written on has runs 20-50 % slower now and then.
@@ -23,6 +25,7 @@
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <simdjson.h>
 #include <sstream>
 #include <string>
@@ -144,6 +147,10 @@ std::string Padded(const std::string& data) {
 
 struct ReplayResult {
   double seconds = 0;
+  double cpu_seconds = 0;  // user + system, all of vigil's threads
+  // Where vigil says the wall time went (its --stats "seconds"): opening the store and
+  // inputs, reading and detecting, storing what is left at the end.
+  double open = 0, read_and_detect = 0, store_at_end = 0;
   long max_rss_kb = 0;
   int exit_code = -1;
 };
@@ -174,10 +181,18 @@ ReplayResult RunReplayOnce(const std::string& vigil, const std::string& input, c
   // harness holds both logs in memory), so the peak comes from vigil's own VmHWM, which
   // `--stats` reports as peak_resident_kb.
   r.max_rss_kb = ru.ru_maxrss;
+  r.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                  static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   std::ifstream sj(stats);
-  std::string text((std::istreambuf_iterator<char>(sj)), std::istreambuf_iterator<char>());
-  size_t at = text.find("\"peak_resident_kb\":");
-  if (at != std::string::npos) r.max_rss_kb = std::atol(text.c_str() + at + 19);
+  const nlohmann::json j = nlohmann::json::parse(sj, nullptr, false);
+  if (j.is_object()) {
+    r.max_rss_kb = j.value("peak_resident_kb", r.max_rss_kb);
+    if (auto it = j.find("seconds"); it != j.end() && it->is_object()) {
+      r.open = it->value("open", 0.0);
+      r.read_and_detect = it->value("read_and_detect", 0.0);
+      r.store_at_end = it->value("store_at_end", 0.0);
+    }
+  }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
@@ -264,6 +279,14 @@ int main(int argc, char** argv) {
   auto row = [](const char* what, double rps, double mbs) {
     std::printf("  %-44s %12.0f records/s  %8.1f MB/s\n", what, rps, mbs);
   };
+  // A replay's peak memory, and where its wall and CPU time went.
+  auto detail = [](const ReplayResult& r, uint64_t n) {
+    std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", r.max_rss_kb / 1024.0, r.exit_code);
+    std::printf("  %-44s %.2f s wall: %.2f open, %.2f read and detect, %.2f store at end (%.2f start and exit)\n", "",
+                r.seconds, r.open, r.read_and_detect, r.store_at_end,
+                r.seconds - r.open - r.read_and_detect - r.store_at_end);
+    std::printf("  %-44s %.2f s CPU: %.2f us a record\n", "", r.cpu_seconds, r.cpu_seconds * 1e6 / static_cast<double>(n));
+  };
   std::printf("(a) reference\n");
   row("simdjson iterate_many, count documents", ref.records_per_s, ref.mb_per_s);
   std::printf("(b) decode only\n");
@@ -272,12 +295,12 @@ int main(int argc, char** argv) {
   std::printf("(c) end to end: vigil replay, all models on\n");
   double et_rps = records / et.seconds, ej_rps = records / ej.seconds;
   row("zeek-tsv", et_rps, tsv_data.size() / et.seconds / 1e6);
-  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", et.max_rss_kb / 1024.0, et.exit_code);
+  detail(et, records);
   row("zeek-json", ej_rps, json_data.size() / ej.seconds / 1e6);
-  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ej.max_rss_kb / 1024.0, ej.exit_code);
+  detail(ej, records);
   std::printf("(c') end to end without the event log (store.event_log.enabled: false)\n");
   row("zeek-tsv", records / en.seconds, tsv_data.size() / en.seconds / 1e6);
-  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", en.max_rss_kb / 1024.0, en.exit_code);
+  detail(en, records);
   // CloudTrail (issue 4): simdjson counting the records, and `vigil replay` of the same file
   // end to end (decode, identity enrichment, the seven cloud models, the store and the event
   // log), with peak memory. JSON lines, as a CloudWatch Logs export or a stream delivers
@@ -298,9 +321,9 @@ int main(int argc, char** argv) {
   std::printf("\nCloudTrail: %zu records, JSON lines, %.1f MB\n", ct_records, ct_data.size() / 1e6);
   row("simdjson iterate_many, count records", ct_ref.records_per_s, ct_ref.mb_per_s);
   row("vigil replay, end to end", ct_records / ctr.seconds, ct_data.size() / ctr.seconds / 1e6);
-  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ctr.max_rss_kb / 1024.0, ctr.exit_code);
+  detail(ctr, ct_records);
   row("vigil replay, without the event log", ct_records / ctn.seconds, ct_data.size() / ctn.seconds / 1e6);
-  std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", ctn.max_rss_kb / 1024.0, ctn.exit_code);
+  detail(ctn, ct_records);
 
   std::printf("\nratios (targets)\n");
   std::printf("  decode json / simdjson count      %.2f  (>= 0.40)\n", dj.records_per_s / ref.records_per_s);

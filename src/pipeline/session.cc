@@ -1,6 +1,7 @@
 #include "pipeline/session.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -46,6 +47,7 @@ Session::~Session() {
 }
 
 Status Session::Open() {
+  open_start_ = Clock::now();
   std::error_code ec;
   fs::create_directories(opts_.state_dir, ec);
   if (ec) return IoError("cannot create state dir " + opts_.state_dir + ": " + ec.message());
@@ -142,6 +144,7 @@ Status Session::Open() {
     if (!cp.ok()) return cp.status();
     if (cp.value()) VIGIL_RETURN_IF_ERROR(engine_->Restore(*cp.value()));
   }
+  open_end_ = Clock::now();
   return Status::Ok();
 }
 
@@ -239,6 +242,7 @@ Status Session::Checkpoint() {
 }
 
 Status Session::Run(const std::atomic<bool>* stop) {
+  run_start_ = Clock::now();
   Micros interval = cfg_.GetDuration("state.checkpoint_interval");
   Micros poll = std::max<Micros>(cfg_.GetDuration("ingest.poll_interval"), 10'000);
   last_checkpoint_wall_ = WallNow();
@@ -255,6 +259,7 @@ Status Session::Run(const std::atomic<bool>* stop) {
     std::this_thread::sleep_for(std::chrono::microseconds(poll));
   };
   VIGIL_RETURN_IF_ERROR(engine_->Run(stop, on_idle));
+  processed_ = Clock::now();
   analyst_->Advance(engine_->now());
   WriteIncidents(analyst_->TakeUpdated());
   responder_->Advance(engine_->now());
@@ -280,6 +285,7 @@ Status Session::Run(const std::atomic<bool>* stop) {
     for (const auto& j : all) WriteLine(incidents_out_, j);
     std::fflush(incidents_out_);
   }
+  run_end_ = Clock::now();
   return Status::Ok();
 }
 
@@ -292,6 +298,14 @@ nlohmann::json Session::StatsJson() const {
   }
   j["inputs"] = nlohmann::json::array();
   for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
+  if (run_end_ != Clock::time_point{}) {
+    auto seconds = [](Clock::time_point a, Clock::time_point b) {
+      return std::round(std::chrono::duration<double>(b - a).count() * 1000) / 1000;
+    };
+    j["seconds"] = {{"open", seconds(open_start_, open_end_)},
+                    {"read_and_detect", seconds(run_start_, processed_)},
+                    {"store_at_end", seconds(processed_, run_end_)}};
+  }
   // Events by format, from the engine's per-file accounting.
   return j;
 }

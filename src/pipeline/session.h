@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -56,6 +57,11 @@ class Session {
   void FlushAll();       // FlushToStore and FlushEventLog side by side, then the ingest stats
   void FlushEventLog();  // waits for the event log's writer, prunes past retention
   void WriteIncidents(const std::vector<analyst::Incident>& incidents);
+  // Where a run's wall time went (StatsJson's "seconds"): opening the store and inputs, the
+  // engine reading and detecting, and storing what is left at the end (entities, breaches,
+  // the event log's last segment, incidents).
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point open_start_, open_end_, run_start_, processed_, run_end_;
 
   config::Config cfg_;
   SessionOptions opts_;
