@@ -4,11 +4,13 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -263,6 +265,46 @@ TEST_P(StoreTest, OneIdTwiceInABatchIsMergedNotOverwritten) {
   EXPECT_EQ(got.first_seen, 10);
   EXPECT_EQ(got.last_seen, 20);
   EXPECT_EQ(GetEntityOrDie(*store_, "d0").type, "identity");
+}
+
+// A batch larger than one INSERT statement's rows (the SQLite store inserts many rows to a
+// statement), with ids already stored scattered through it, at the start, in the middle and
+// at the end: the new ones are inserted, the stored ones merged, none lost or doubled.
+TEST_P(StoreTest, ABigBatchMixingNewAndStoredIdsInsertsAndMergesEach) {
+  auto id = [](int i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "d%03d", i);
+    return std::string(b);
+  };
+  auto device = [&](int i, uint64_t events, Micros first, Micros last, const std::string& address) {
+    EntityRecord e = Entity(id(i));
+    e.events = events;
+    e.first_seen = first;
+    e.last_seen = last;
+    e.addresses = {address + "-" + std::to_string(i)};
+    return e;
+  };
+  std::vector<EntityRecord> first;
+  for (int i : {0, 1, 40, 41, 77, 99}) first.push_back(device(i, 1, 100, 100, "old"));
+  ASSERT_TRUE(store_->UpsertEntities(first).ok());
+  std::vector<EntityRecord> second;
+  for (int i = 99; i >= 0; --i) second.push_back(device(i, 2, 50, 200, "new"));  // not in id order
+  ASSERT_TRUE(store_->UpsertEntities(second).ok());
+  auto all = store_->ListEntities("", 0, 0);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    const EntityRecord& got = (*all)[static_cast<size_t>(i)];
+    ASSERT_EQ(got.id, id(i));
+    const bool stored = i == 0 || i == 1 || i == 40 || i == 41 || i == 77 || i == 99;
+    EXPECT_EQ(got.events, stored ? 3u : 2u) << got.id;
+    EXPECT_EQ(got.first_seen, 50) << got.id;
+    EXPECT_EQ(got.last_seen, 200) << got.id;
+    const std::vector<std::string> want =
+        stored ? std::vector<std::string>{"old-" + std::to_string(i), "new-" + std::to_string(i)}
+               : std::vector<std::string>{"new-" + std::to_string(i)};
+    EXPECT_EQ(got.addresses, want) << got.id;
+  }
 }
 
 TEST_P(StoreTest, EntityListsAreCappedKeepingTheNewest) {
