@@ -221,6 +221,13 @@ bool Stream::Produce(Produced& out) {
     bool read = false;  // whether this round asked the source for bytes
     if (pending_.size() < want || stalled_) {
       read = true;
+      // Room for a chunk, the decoder's padding and the start of a record the last chunk
+      // cut, reserved at once. Grown by std::string's doubling instead (the padding alone
+      // tipped a full read over), each buffer had twice the capacity it used, and with huge
+      // pages a buffer's whole capacity is resident: CloudTrail keeps about a dozen chunks
+      // in flight.
+      if (!whole && pending_.capacity() < pending_.size() + kChunkBytes + ingest::kReadPadding)
+        pending_.reserve(std::max(pending_.size(), kChunkTailRoom) + kChunkBytes + ingest::kReadPadding);
       got = source_->Read(pending_, whole ? want - pending_.size() : kChunkBytes);
       if (whole) {
         while (got > 0 && pending_.size() < want) got = source_->Read(pending_, want - pending_.size());

@@ -36,6 +36,9 @@ namespace vigil::pipeline {
 // are held until the model threads are done with them: 1 MiB keeps a replay's chunks to
 // tens of MB where 4 MiB held about 80 MB, at no cost in speed.
 inline constexpr size_t kChunkBytes = 1u << 20;
+// Room a read buffer keeps for the unconsumed start of a record left from the last chunk
+// (records are usually far shorter; a longer one grows its buffer).
+inline constexpr size_t kChunkTailRoom = 64u << 10;
 
 // One concrete file Vigil reads; its index is SourcePos::input.
 struct InputFile {
