@@ -94,9 +94,10 @@ TEST(Replay, BadRecordsAreCountedReportedAndDeadLetteredWhileTheRestIsProcessed)
 TEST(Replay, StatsSayWhereTheWallTimeWent) {
   TempDir tmp;
   const auto start = std::chrono::steady_clock::now();
-  auto r = RunVigil("replay --quiet --state " + tmp.path() + "/state --stats " + tmp.path() + "/stats.json " +
-                    VIGIL_SOURCE_DIR + "/tests/data/zeek/conn_008.log");
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto r = RunVigil("replay --quiet --state " + tmp.path() + "/state --stats " + tmp.path() +
+                    "/stats.json " + VIGIL_SOURCE_DIR + "/tests/data/zeek/conn_008.log");
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto s = Stats(tmp.path() + "/stats.json");
   ASSERT_TRUE(s.contains("seconds")) << s.dump();
@@ -108,7 +109,8 @@ TEST(Replay, StatsSayWhereTheWallTimeWent) {
     sum += v;
   }
   EXPECT_GT(sum, 0.0) << s["seconds"].dump();
-  EXPECT_LE(sum, wall + 0.002) << s["seconds"].dump() << " against " << wall << " s for the command";
+  EXPECT_LE(sum, wall + 0.002) << s["seconds"].dump() << " against " << wall
+                               << " s for the command";
 }
 
 // A line over the cap that starts near the top of the file, several read chunks long, plain

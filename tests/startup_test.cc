@@ -25,8 +25,8 @@ testutil::RunResult RunTracingLibraries(const std::string& args) {
 
 TEST(Startup, AReplayIntoSqliteLoadsNeitherCurlNorLibpqNorLibpcap) {
   TempDir tmp;
-  auto r = RunTracingLibraries("replay --quiet --state " + tmp.path() + "/state " + VIGIL_SOURCE_DIR +
-                               "/tests/data/zeek/conn_008.log");
+  auto r = RunTracingLibraries("replay --quiet --state " + tmp.path() + "/state " +
+                               VIGIL_SOURCE_DIR + "/tests/data/zeek/conn_008.log");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   // The trace works: the libraries a replay does use are in it.
   ASSERT_NE(r.output.find("libsqlite3.so"), std::string::npos) << r.output.substr(0, 2000);
@@ -43,8 +43,9 @@ TEST(Startup, AStoreOnPostgresqlLoadsLibpqWhenItConnects) {
   testutil::WriteFile(tmp.path() + "/pg.yaml",
                       "store:\n  backend: postgres\n"
                       "  postgres: \"host=127.0.0.1 port=1 dbname=none connect_timeout=2\"\n");
-  auto r = RunTracingLibraries("replay --quiet --config " + tmp.path() + "/pg.yaml --state " + tmp.path() +
-                               "/state " + VIGIL_SOURCE_DIR + "/tests/data/zeek/conn_008.log");
+  auto r = RunTracingLibraries("replay --quiet --config " + tmp.path() + "/pg.yaml --state " +
+                               tmp.path() + "/state " + VIGIL_SOURCE_DIR +
+                               "/tests/data/zeek/conn_008.log");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("libpq.so.5"), std::string::npos) << r.output.substr(0, 2000);
   const size_t tail = r.output.size() > 3000 ? r.output.size() - 3000 : 0;

@@ -287,11 +287,15 @@ int main(int argc, char** argv) {
   };
   // A replay's peak memory, and where its wall and CPU time went.
   auto detail = [](const ReplayResult& r, uint64_t n) {
-    std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", r.max_rss_kb / 1024.0, r.exit_code);
-    std::printf("  %-44s %.2f s wall: %.2f open, %.2f read and detect, %.2f store at end (%.2f start and exit)\n", "",
-                r.seconds, r.open, r.read_and_detect, r.store_at_end,
-                r.seconds - r.open - r.read_and_detect - r.store_at_end);
-    std::printf("  %-44s %.2f s CPU: %.2f us a record\n", "", r.cpu_seconds, r.cpu_seconds * 1e6 / static_cast<double>(n));
+    std::printf("  %-44s %12.1f MB peak resident (exit %d)\n", "", r.max_rss_kb / 1024.0,
+                r.exit_code);
+    std::printf(
+        "  %-44s %.2f s wall: %.2f open, %.2f read and detect, %.2f store at end (%.2f start and "
+        "exit)\n",
+        "", r.seconds, r.open, r.read_and_detect, r.store_at_end,
+        r.seconds - r.open - r.read_and_detect - r.store_at_end);
+    std::printf("  %-44s %.2f s CPU: %.2f us a record\n", "", r.cpu_seconds,
+                r.cpu_seconds * 1e6 / static_cast<double>(n));
   };
   std::printf("(a) reference\n");
   row("simdjson iterate_many, count documents", ref.records_per_s, ref.mb_per_s);

@@ -7,7 +7,8 @@
 
 namespace vigil {
 
-Status LoadSymbols(std::initializer_list<const char*> sonames, std::initializer_list<DynSymbol> symbols) {
+Status LoadSymbols(std::initializer_list<const char*> sonames,
+                   std::initializer_list<DynSymbol> symbols) {
   void* lib = nullptr;
   std::string tried, reason;
   for (const char* name : sonames) {
@@ -26,7 +27,10 @@ Status LoadSymbols(std::initializer_list<const char*> sonames, std::initializer_
   found.reserve(symbols.size());
   for (const DynSymbol& s : symbols) {
     void* p = ::dlsym(lib, s.name);
-    if (!p) return Unavailable(tried + " has no symbol " + s.name + " (too old a version?)");
+    if (!p) {
+      ::dlclose(lib);
+      return Unavailable(tried + " has no symbol " + s.name + " (too old a version?)");
+    }
     found.push_back(p);
   }
   size_t i = 0;

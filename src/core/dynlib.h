@@ -32,11 +32,12 @@ DynSymbol Sym(const char* name, Fn*& slot) {
   return {name, reinterpret_cast<void**>(&slot)};
 }
 
-// Opens the first of `sonames` that loads (RTLD_NOW | RTLD_LOCAL; never closed) and
+// Opens the first of `sonames` that loads (RTLD_NOW | RTLD_LOCAL; kept open once loaded) and
 // resolves every symbol into its slot. An error names the library and what was missing: no
 // library of those names could be loaded (with the loader's reason), or one lacks a symbol
 // (the slots are then left as they were). Not synchronised: callers load from a
 // function-local static's initialiser.
-Status LoadSymbols(std::initializer_list<const char*> sonames, std::initializer_list<DynSymbol> symbols);
+Status LoadSymbols(std::initializer_list<const char*> sonames,
+                   std::initializer_list<DynSymbol> symbols);
 
 }  // namespace vigil

@@ -30,7 +30,8 @@ TEST(DynLib, ALibraryThatDoesNotLoadIsAnErrorNamingIt) {
 TEST(DynLib, AMissingSymbolIsAnErrorNamingItAndFillsNoSlot) {
   CosFn cos_fn = nullptr;
   CosFn missing = nullptr;
-  Status s = LoadSymbols({"libm.so.6"}, {Sym("cos", cos_fn), Sym("vigil_no_such_function", missing)});
+  Status s =
+      LoadSymbols({"libm.so.6"}, {Sym("cos", cos_fn), Sym("vigil_no_such_function", missing)});
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_NE(s.message().find("vigil_no_such_function"), std::string::npos) << s.message();
   // All or nothing: a table is never left half filled.

@@ -227,7 +227,8 @@ bool Stream::Produce(Produced& out) {
       // pages a buffer's whole capacity is resident: CloudTrail keeps about a dozen chunks
       // in flight.
       if (!whole && pending_.capacity() < pending_.size() + kChunkBytes + ingest::kReadPadding)
-        pending_.reserve(std::max(pending_.size(), kChunkTailRoom) + kChunkBytes + ingest::kReadPadding);
+        pending_.reserve(std::max(pending_.size(), kChunkTailRoom) + kChunkBytes +
+                         ingest::kReadPadding);
       got = source_->Read(pending_, whole ? want - pending_.size() : kChunkBytes);
       if (whole) {
         while (got > 0 && pending_.size() < want) got = source_->Read(pending_, want - pending_.size());

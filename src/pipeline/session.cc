@@ -296,8 +296,7 @@ nlohmann::json Session::StatsJson() const {
     j["event_log_written"] = event_log_->written();
     j["event_log_failed"] = event_log_->failed();
   }
-  j["inputs"] = nlohmann::json::array();
-  for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
+  // Where the wall time went, once a run has ended (not in the copy stored at the end).
   if (run_end_ != Clock::time_point{}) {
     auto seconds = [](Clock::time_point a, Clock::time_point b) {
       return std::round(std::chrono::duration<double>(b - a).count() * 1000) / 1000;
@@ -306,6 +305,8 @@ nlohmann::json Session::StatsJson() const {
                     {"read_and_detect", seconds(run_start_, processed_)},
                     {"store_at_end", seconds(processed_, run_end_)}};
   }
+  j["inputs"] = nlohmann::json::array();
+  for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
   // Events by format, from the engine's per-file accounting.
   return j;
 }

@@ -247,8 +247,8 @@ class Rows {
   }
   std::string Bytea(int row, int col) const {
     size_t n = 0;
-    unsigned char* b =
-        Pq().unescape_bytea(reinterpret_cast<const unsigned char*>(Pq().getvalue(r_.get(), row, col)), &n);
+    unsigned char* b = Pq().unescape_bytea(
+        reinterpret_cast<const unsigned char*>(Pq().getvalue(r_.get(), row, col)), &n);
     if (!b) return {};
     std::string out(reinterpret_cast<const char*>(b), n);
     Pq().freemem(b);
@@ -267,7 +267,8 @@ class PostgresStore final : public Store {
  public:
   explicit PostgresStore(PGconn* conn) : conn_(conn) {
     where_ = std::string("postgres ") + (Pq().db(conn_) ? Pq().db(conn_) : "") + " on " +
-             (Pq().host(conn_) ? Pq().host(conn_) : "") + ":" + (Pq().port(conn_) ? Pq().port(conn_) : "");
+             (Pq().host(conn_) ? Pq().host(conn_) : "") + ":" +
+             (Pq().port(conn_) ? Pq().port(conn_) : "");
   }
   ~PostgresStore() override { Pq().finish(conn_); }
 

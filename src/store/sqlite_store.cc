@@ -437,7 +437,8 @@ constexpr size_t kEntityRowsPerInsert = 32;
 // RETURNING id" for `rows` rows.
 std::string EntityInsertSql(size_t rows) {
   std::string sql = std::string("INSERT INTO entities (") + kEntityCols + ") VALUES ";
-  for (size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?)";
+  for (size_t r = 0; r < rows; ++r)
+    sql += r == 0 ? "(?,?,?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?,?,?)";
   return sql + " ON CONFLICT(id) DO NOTHING RETURNING id";
 }
 

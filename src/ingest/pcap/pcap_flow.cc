@@ -449,9 +449,11 @@ Status LoadPcap() {
   static const Status loaded = LoadSymbols(
       {"libpcap.so.0.8", "libpcap.so.1"},
       {Sym("pcap_create", pcap_lib.create), Sym("pcap_set_snaplen", pcap_lib.set_snaplen),
-       Sym("pcap_set_timeout", pcap_lib.set_timeout), Sym("pcap_set_immediate_mode", pcap_lib.set_immediate_mode),
-       Sym("pcap_activate", pcap_lib.activate), Sym("pcap_geterr", pcap_lib.geterr), Sym("pcap_datalink", pcap_lib.datalink),
-       Sym("pcap_next_ex", pcap_lib.next_ex), Sym("pcap_breakloop", pcap_lib.breakloop), Sym("pcap_close", pcap_lib.close)});
+       Sym("pcap_set_timeout", pcap_lib.set_timeout),
+       Sym("pcap_set_immediate_mode", pcap_lib.set_immediate_mode),
+       Sym("pcap_activate", pcap_lib.activate), Sym("pcap_geterr", pcap_lib.geterr),
+       Sym("pcap_datalink", pcap_lib.datalink), Sym("pcap_next_ex", pcap_lib.next_ex),
+       Sym("pcap_breakloop", pcap_lib.breakloop), Sym("pcap_close", pcap_lib.close)});
   return loaded;
 }
 
@@ -470,7 +472,8 @@ struct PcapLiveCapture::Impl {
 
 Result<std::unique_ptr<PcapLiveCapture>> PcapLiveCapture::Start(const std::string& iface,
                                                                 const std::string& netns) {
-  if (Status s = LoadPcap(); !s.ok()) return Unavailable("live capture on " + iface + ": " + s.message());
+  if (Status s = LoadPcap(); !s.ok())
+    return Unavailable("live capture on " + iface + ": " + s.message());
   auto cap = std::unique_ptr<PcapLiveCapture>(new PcapLiveCapture());
   cap->impl_ = std::make_unique<Impl>();
   Impl* impl = cap->impl_.get();
