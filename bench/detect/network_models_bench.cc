@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "detect/breach.h"
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "detect/testing.h"
@@ -69,6 +70,22 @@ BENCHMARK(BM_Beaconing_Observe);
 BENCHMARK(BM_Callback_Observe);
 BENCHMARK(BM_ExecutableDownload_Observe);
 BENCHMARK(BM_CryptoMining_Observe);
+
+// The event log's summary of a flow ("10.1.2.3:40000 -> 93.4.5.7:443/tcp 1.2 KB out, 14.6 KB
+// in"), which the engine builds for every event it logs.
+void BM_EventSummary_Flow(benchmark::State& state) {
+  harness::EventFactory f;
+  auto events = Flows(f, 200000);
+  std::string s;
+  size_t i = 0;
+  for (auto _ : state) {
+    s.clear();
+    AppendEventSummary(s, events[i++ % events.size()]);
+    benchmark::DoNotOptimize(s.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EventSummary_Flow);
 
 void BM_NetworkStats_Observe(benchmark::State& state) {
   harness::EventFactory f;

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -19,37 +20,82 @@ EntityInfo ToEntityInfo(const EntityRef& ref) {
 
 namespace {
 
-// Summaries are built for every event that goes to the event log, so they append into one
-// string with std::to_chars (correctly rounded like printf's %.1f, without its cost).
+// Summaries are built for every event that goes to the event log. A flow's, the most
+// common, is written into a stack buffer and appended once (FlowSummary); the other kinds
+// append their pieces to the string.
 void AppendUint(std::string& s, uint64_t v) {
   char buf[24];
   s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
-void AppendHumanBytes(std::string& s, uint64_t b) {
-  if (b < 1024) {
-    AppendUint(s, b);
-    s += " B";
-    return;
-  }
-  double v;
+char* PutUint(char* p, uint64_t v) { return std::to_chars(p, p + 20, v).ptr; }
+
+char* PutText(char* p, std::string_view t) {
+  std::memcpy(p, t.data(), t.size());
+  return p + t.size();
+}
+
+// "512 B", "1.2 KB", "3.4 MB", "5.6 GB": the count over 1024, 1024^2 or 1024^3 to one
+// decimal, as printf's "%.1f" writes the quotient: rounded to nearest, ties to even. Below
+// 2^53 bytes the quotient is exact in a double, and so is this integer arithmetic; above it
+// (no flow moves 9 PB) the double is rounded first, as before, and to_chars writes it.
+char* PutHumanBytes(char* p, uint64_t b) {
+  if (b < 1024) return PutText(PutUint(p, b), " B");
+  int shift;
   const char* unit;
-  if (b < 1024 * 1024) {
-    v = b / 1024.0;
+  if (b < (uint64_t{1} << 20)) {
+    shift = 10;
     unit = " KB";
-  } else if (b < 1024ull * 1024 * 1024) {
-    v = b / 1048576.0;
+  } else if (b < (uint64_t{1} << 30)) {
+    shift = 20;
     unit = " MB";
   } else {
-    v = b / 1073741824.0;
+    shift = 30;
     unit = " GB";
   }
-  char buf[48];
-  s.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 1).ptr);
-  s += unit;
+  if (b >= (uint64_t{1} << 53)) {
+    const double v = static_cast<double>(b) / static_cast<double>(uint64_t{1} << shift);
+    return PutText(std::to_chars(p, p + 40, v, std::chars_format::fixed, 1).ptr, unit);
+  }
+  const uint64_t tenths_exact = b * 10;  // below 2^57: no overflow
+  uint64_t tenths = tenths_exact >> shift;
+  const uint64_t rest = tenths_exact & ((uint64_t{1} << shift) - 1);
+  const uint64_t half = uint64_t{1} << (shift - 1);
+  if (rest > half || (rest == half && (tenths & 1))) ++tenths;
+  p = PutUint(p, tenths / 10);
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + tenths % 10);
+  return PutText(p, unit);
+}
+
+void AppendHumanBytes(std::string& s, uint64_t b) {
+  char buf[64];
+  s.append(buf, PutHumanBytes(buf, b));
+}
+
+// "10.0.0.5:51234 -> 1.2.3.4:443/tcp"
+char* PutEndpoints(char* p, const NetTuple& n) {
+  p = PutText(p, n.orig_h_text);
+  *p++ = ':';
+  p = PutUint(p, n.orig_p);
+  p = PutText(p, " -> ");
+  p = PutText(p, n.resp_h_text);
+  *p++ = ':';
+  p = PutUint(p, n.resp_p);
+  if (n.proto != Proto::kUnknown) {
+    *p++ = '/';
+    p = PutText(p, ProtoName(n.proto));
+  }
+  return p;
 }
 
 void AppendEndpoints(std::string& s, const NetTuple& n) {
+  if (n.orig_h_text.size() + n.resp_h_text.size() <= 200) {
+    char buf[256];
+    s.append(buf, PutEndpoints(buf, n));
+    return;
+  }
+  // Texts too long for the buffer (not addresses): piece by piece.
   s += n.orig_h_text;
   s += ':';
   AppendUint(s, n.orig_p);
@@ -61,6 +107,23 @@ void AppendEndpoints(std::string& s, const NetTuple& n) {
     s += '/';
     s += ProtoName(n.proto);
   }
+}
+
+// A flow's whole summary: "<endpoints> 1.2 KB out, 3.4 KB in, SF". False, writing nothing,
+// when its texts could overflow the buffer (AppendEventSummary then appends piece by piece).
+bool AppendFlowSummary(std::string& s, const Event& e, const FlowBody& f) {
+  char buf[384];
+  if (e.net.orig_h_text.size() + e.net.resp_h_text.size() + f.conn_state.size() > 192) return false;
+  char* p = buf;
+  if (e.net.valid) p = PutEndpoints(p, e.net);
+  *p++ = ' ';
+  p = PutHumanBytes(p, f.orig_bytes);
+  p = PutText(p, " out, ");
+  p = PutHumanBytes(p, f.resp_bytes);
+  p = PutText(p, " in");
+  if (!f.conn_state.empty()) p = PutText(PutText(p, ", "), f.conn_state);
+  s.append(buf, p);
+  return true;
 }
 
 // Appends the pieces in order.
@@ -85,6 +148,7 @@ EventRef MakeEventRef(const Event& e) {
 }
 
 void AppendEventSummary(std::string& s, const Event& e) {
+  if (auto* f = e.As<FlowBody>(); f && AppendFlowSummary(s, e, *f)) return;
   if (e.net.valid) AppendEndpoints(s, e.net);
   using sv = std::string_view;
   if (auto* f = e.As<FlowBody>()) {
