@@ -63,19 +63,19 @@ HttpResponse Perform(const std::string& url, const std::string* form, const std:
     auth = "Authorization: Bearer " + bearer;
     headers = curl.slist_append(headers, auth.c_str());
   }
-  curl.easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl.easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout / 1000));
-  curl.easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl.easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
-  curl.easy_setopt(c, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl.easy_setopt(c, CURLOPT_HEADERDATA, &r);
-  curl.easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  curl.SetText<CURLOPT_URL>(c, url.c_str());
+  curl.SetList<CURLOPT_HTTPHEADER>(c, headers);
+  curl.SetLong<CURLOPT_NOSIGNAL>(c, 1L);
+  curl.SetLong<CURLOPT_TIMEOUT_MS>(c, static_cast<long>(timeout / 1000));
+  curl.SetCallback<CURLOPT_WRITEFUNCTION>(c, WriteBody);
+  curl.SetData<CURLOPT_WRITEDATA>(c, &r.body);
+  curl.SetCallback<CURLOPT_HEADERFUNCTION>(c, WriteHeader);
+  curl.SetData<CURLOPT_HEADERDATA>(c, &r);
+  curl.SetText<CURLOPT_ACCEPT_ENCODING>(c, "");
   if (form != nullptr) {
-    curl.easy_setopt(c, CURLOPT_POST, 1L);
-    curl.easy_setopt(c, CURLOPT_POSTFIELDS, form->c_str());
-    curl.easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(form->size()));
+    curl.SetLong<CURLOPT_POST>(c, 1L);
+    curl.SetText<CURLOPT_POSTFIELDS>(c, form->c_str());
+    curl.SetLong<CURLOPT_POSTFIELDSIZE>(c, static_cast<long>(form->size()));
   }
   CURLcode rc = curl.easy_perform(c);
   if (rc != CURLE_OK) {
@@ -83,7 +83,7 @@ HttpResponse Perform(const std::string& url, const std::string* form, const std:
     r.status = 0;
   } else {
     long code = 0;
-    curl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl.GetLong<CURLINFO_RESPONSE_CODE>(c, &code);
     r.status = static_cast<int>(code);
   }
   curl.slist_free_all(headers);
