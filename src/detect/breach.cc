@@ -20,13 +20,18 @@ EntityInfo ToEntityInfo(const EntityRef& ref) {
 
 namespace {
 
-// Summaries are built for every event that goes to the event log. A flow's, the most
-// common, is written into a stack buffer and appended once (FlowSummary); the other kinds
-// append their pieces to the string.
+// Summaries are built for every event that goes to the event log. The addresses and a
+// flow's counts, on nearly every event, are written in place (AppendInPlace); the rest
+// appends its pieces to the string.
 void AppendUint(std::string& s, uint64_t v) {
   char buf[24];
   s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
+
+// Bounds for AppendInPlace: the most PutHumanBytes writes (20 digits, ".d", a unit), and
+// what PutEndpoints adds to the two address texts (two ports, " -> ", colons, "/proto").
+constexpr size_t kMaxHumanBytes = 32;
+constexpr size_t kEndpointsBesidesAddresses = 32;
 
 char* PutUint(char* p, uint64_t v) { return std::to_chars(p, p + 20, v).ptr; }
 
@@ -69,7 +74,7 @@ char* PutHumanBytes(char* p, uint64_t b) {
 }
 
 void AppendHumanBytes(std::string& s, uint64_t b) {
-  char buf[64];
+  char buf[kMaxHumanBytes];
   s.append(buf, PutHumanBytes(buf, b));
 }
 
@@ -89,41 +94,32 @@ char* PutEndpoints(char* p, const NetTuple& n) {
   return p;
 }
 
-void AppendEndpoints(std::string& s, const NetTuple& n) {
-  if (n.orig_h_text.size() + n.resp_h_text.size() <= 200) {
-    char buf[256];
-    s.append(buf, PutEndpoints(buf, n));
-    return;
-  }
-  // Texts too long for the buffer (not addresses): piece by piece.
-  s += n.orig_h_text;
-  s += ':';
-  AppendUint(s, n.orig_p);
-  s += " -> ";
-  s += n.resp_h_text;
-  s += ':';
-  AppendUint(s, n.resp_p);
-  if (n.proto != Proto::kUnknown) {
-    s += '/';
-    s += ProtoName(n.proto);
-  }
+// Appends what `write` writes, at most `bound` bytes: the string grows once, the pieces are
+// copied in without a capacity check each, and it is cut back to what was written.
+template <typename Write>
+void AppendInPlace(std::string& s, size_t bound, Write&& write) {
+  const size_t at = s.size();
+  s.resize(at + bound);
+  char* end = write(s.data() + at);
+  s.resize(static_cast<size_t>(end - s.data()));
 }
 
-// A flow's whole summary: "<endpoints> 1.2 KB out, 3.4 KB in, SF". False, writing nothing,
-// when its texts could overflow the buffer (AppendEventSummary then appends piece by piece).
-bool AppendFlowSummary(std::string& s, const Event& e, const FlowBody& f) {
-  char buf[384];
-  if (e.net.orig_h_text.size() + e.net.resp_h_text.size() + f.conn_state.size() > 192) return false;
-  char* p = buf;
-  if (e.net.valid) p = PutEndpoints(p, e.net);
-  *p++ = ' ';
-  p = PutHumanBytes(p, f.orig_bytes);
-  p = PutText(p, " out, ");
-  p = PutHumanBytes(p, f.resp_bytes);
-  p = PutText(p, " in");
-  if (!f.conn_state.empty()) p = PutText(PutText(p, ", "), f.conn_state);
-  s.append(buf, p);
-  return true;
+void AppendEndpoints(std::string& s, const NetTuple& n) {
+  AppendInPlace(s, n.orig_h_text.size() + n.resp_h_text.size() + kEndpointsBesidesAddresses,
+                [&](char* p) { return PutEndpoints(p, n); });
+}
+
+// A flow's counts and state: " 1.2 KB out, 3.4 KB in, SF".
+void AppendFlowCounts(std::string& s, const FlowBody& f) {
+  AppendInPlace(s, 2 * kMaxHumanBytes + 16 + f.conn_state.size(), [&](char* p) {
+    *p++ = ' ';
+    p = PutHumanBytes(p, f.orig_bytes);
+    p = PutText(p, " out, ");
+    p = PutHumanBytes(p, f.resp_bytes);
+    p = PutText(p, " in");
+    if (!f.conn_state.empty()) p = PutText(PutText(p, ", "), f.conn_state);
+    return p;
+  });
 }
 
 // Appends the pieces in order.
@@ -148,16 +144,10 @@ EventRef MakeEventRef(const Event& e) {
 }
 
 void AppendEventSummary(std::string& s, const Event& e) {
-  if (auto* f = e.As<FlowBody>(); f && AppendFlowSummary(s, e, *f)) return;
   if (e.net.valid) AppendEndpoints(s, e.net);
   using sv = std::string_view;
   if (auto* f = e.As<FlowBody>()) {
-    s += ' ';
-    AppendHumanBytes(s, f->orig_bytes);
-    s += " out, ";
-    AppendHumanBytes(s, f->resp_bytes);
-    s += " in";
-    if (!f->conn_state.empty()) Cat(s, sv(", "), f->conn_state);
+    AppendFlowCounts(s, *f);
   } else if (auto* h = e.As<HttpBody>()) {
     Cat(s, sv(" "), h->method, sv(" "), h->host, h->uri);
     if (!h->user_agent.empty()) Cat(s, sv(" UA '"), h->user_agent.substr(0, 80), sv("'"));

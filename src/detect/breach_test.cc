@@ -74,7 +74,7 @@ TEST(EventSummary, ByteCountsRoundAsPrintfWritesThem) {
   }
 }
 
-TEST(EventSummary, TextsTooLongForTheBufferAreWrittenWhole) {
+TEST(EventSummary, LongFieldsAreWrittenWhole) {
   const std::string state(500, 'S');
   const std::string s = FlowSummary(2048, 4096, state);
   EXPECT_EQ(s, "10.1.2.3:40000 -> 93.4.5.7:443/tcp 2.0 KB out, 4.0 KB in, " + state);

@@ -467,11 +467,13 @@ Status SqliteStore::UpsertEntities(const std::vector<EntityRecord>& entities) {
     // into a fresh state folder: all of them). They are inserted where their id is free,
     // many rows to a statement, which returns the ids it inserted; only a taken id costs
     // the read, merge and replace.
+    VIGIL_PREPARE(insert_many, kInsertMany);
+    VIGIL_PREPARE(insert_one, kInsertOne);
     std::vector<size_t> taken;
     std::vector<std::string> inserted;
     for (size_t i = 0; i < batch.size();) {
       const size_t n = batch.size() - i >= kEntityRowsPerInsert ? kEntityRowsPerInsert : 1;
-      VIGIL_PREPARE(insert, n == 1 ? kInsertOne : kInsertMany);
+      Stmt& insert = n == 1 ? insert_one : insert_many;
       for (size_t r = 0; r < n; ++r) bind(insert, batch[i + r], texts[r]);
       inserted.clear();
       int rc;
