@@ -160,8 +160,12 @@ void EncodeRow(const EventRecord& e, std::string& out) {
   std::memcpy(out.data() + at + 4, &crc, 4);
 }
 
-bool KeyLess(const EventFiles::Key& a, const EventFiles::Key& b) {
-  return std::tie(a.key, a.time, a.pos) < std::tie(b.key, b.time, b.pos);
+// Inlined into the sorts and searches that take it (as a plain function it was called once
+// per comparison, about a third of the sealing sort's time).
+inline __attribute__((always_inline)) bool KeyLess(const EventFiles::Key& a, const EventFiles::Key& b) {
+  if (a.key != b.key) return a.key < b.key;
+  if (a.time != b.time) return a.time < b.time;
+  return a.pos < b.pos;
 }
 
 // Sorts a sealing segment's keys by KeyLess. The ids' hashes are uniform, so one counting
@@ -172,7 +176,7 @@ void SortKeys(std::vector<EventFiles::Key>& keys, std::vector<EventFiles::Key>& 
   constexpr int kBits = 12;
   constexpr size_t kBuckets = size_t{1} << kBits;
   if (keys.size() < 4 * kBuckets) {
-    std::sort(keys.begin(), keys.end(), KeyLess);
+    std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return KeyLess(a, b); });
     return;
   }
   std::vector<uint32_t> start(kBuckets + 1, 0);
@@ -182,7 +186,8 @@ void SortKeys(std::vector<EventFiles::Key>& keys, std::vector<EventFiles::Key>& 
   scratch.resize(keys.size());
   for (const auto& k : keys) scratch[next[k.key >> (64 - kBits)]++] = k;
   for (size_t b = 0; b < kBuckets; ++b)
-    std::sort(scratch.begin() + start[b], scratch.begin() + start[b + 1], KeyLess);
+    std::sort(scratch.begin() + start[b], scratch.begin() + start[b + 1],
+              [](const auto& x, const auto& y) { return KeyLess(x, y); });
   keys.swap(scratch);
 }
 
