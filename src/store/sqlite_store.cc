@@ -126,10 +126,22 @@ DROP TABLE IF EXISTS event_segments;
 )sql";
 constexpr int kEventFilesVersion = 3;
 
+// Migration 4: the type index covers every type but "device". Devices are nearly every
+// row of a network's store, and their listing walks the primary key (in id order, where
+// nearly every row is one); the index serves the listing of the few identities, cloud
+// resources and external hosts among them. Kept for every row, it was never used (SQLite
+// walked the primary key for every listing, `ORDER BY id` with a LIMIT) and cost a
+// quarter of inserting 100,000 new devices (0.28-0.33 s against 0.22-0.25 s).
+constexpr std::string_view kSqliteV4 = R"sql(
+DROP INDEX IF EXISTS entities_type;
+CREATE INDEX entities_other_types ON entities(type, id) WHERE type <> 'device';
+)sql";
+
 constexpr Migration kSqliteMigrations[] = {
     {1, "initial schema", kSqliteV1},
     {2, "event log", kSqliteV2},
     {kEventFilesVersion, "event log in segment files", kSqliteV3},
+    {4, "type index without devices", kSqliteV4},
 };
 
 // How long a writer waits for another process's lock before giving up (kUnavailable).
@@ -523,9 +535,14 @@ int64_t SqlLimit(size_t limit) { return limit == 0 ? -1 : static_cast<int64_t>(l
 Result<std::vector<EntityRecord>> SqliteStore::ListEntities(const std::string& type, size_t limit,
                                                             size_t offset) {
   std::lock_guard lock(mu_);
-  VIGIL_PREPARE(s, std::string("SELECT ") + kEntityCols +
-                       " FROM entities WHERE (?1 = '' OR type = ?1) ORDER BY id LIMIT ?2 "
-                       "OFFSET ?3");
+  // Three statements, so that each has the plan that suits it: every entity, and devices
+  // (nearly every row), walk the primary key in id order; any other type is read from the
+  // index entities_other_types, whose WHERE clause its own "type <> 'device'" matches.
+  const char* where = type.empty()        ? "?1 = ''"
+                      : type == "device" ? "type = ?1"
+                                         : "type = ?1 AND type <> 'device'";
+  VIGIL_PREPARE(s, std::string("SELECT ") + kEntityCols + " FROM entities WHERE " + where +
+                       " ORDER BY id LIMIT ?2 OFFSET ?3");
   s.Text(type).Int(SqlLimit(limit)).Int(static_cast<int64_t>(offset));
   std::vector<EntityRecord> out;
   int rc;
