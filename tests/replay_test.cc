@@ -3,6 +3,7 @@
 // right entity and time and stay quiet on look-alikes; a restarted `vigil run` resumes
 // exactly where it stopped.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -111,6 +112,46 @@ TEST(Replay, StatsSayWhereTheWallTimeWent) {
   EXPECT_GT(sum, 0.0) << s["seconds"].dump();
   EXPECT_LE(sum, wall + 0.002) << s["seconds"].dump() << " against " << wall
                                << " s for the command";
+}
+
+// --stats says where the CPU went, thread by thread: every thread that worked has its share,
+// a thread that did not run has none, and the shares add up to no more than the process
+// used. Zeek logs are decoded on the engine thread, CloudTrail on a thread of its own.
+TEST(Replay, StatsSayWhereTheCpuWentThreadByThread) {
+  auto children_cpu = [] {
+    rusage ru{};
+    getrusage(RUSAGE_CHILDREN, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  };
+  for (const std::string input : {"zeek/conn_008.log", "cloudtrail/otrf_cloud_breach_s3.jsonl"}) {
+    SCOPED_TRACE(input);
+    TempDir tmp;
+    const double before = children_cpu();
+    auto r = RunVigil("replay --quiet --state " + tmp.path() + "/state --stats " + tmp.path() +
+                      "/stats.json " + VIGIL_SOURCE_DIR + "/tests/data/" + input);
+    const double process = children_cpu() - before;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto s = Stats(tmp.path() + "/stats.json");
+    ASSERT_TRUE(s.contains("cpu_seconds")) << s.dump();
+    const auto& cpu = s["cpu_seconds"];
+    double sum = 0;
+    for (const char* part : {"engine", "models", "event_log", "decode_ahead", "entity_store"}) {
+      ASSERT_TRUE(cpu.contains(part)) << part << ": " << cpu.dump();
+      EXPECT_GE(cpu[part].get<double>(), 0.0) << part;
+      sum += cpu[part].get<double>();
+    }
+    EXPECT_GT(cpu["engine"].get<double>(), 0.0) << cpu.dump();
+    EXPECT_GT(cpu["models"].get<double>(), 0.0) << cpu.dump();
+    EXPECT_GT(cpu["event_log"].get<double>(), 0.0) << cpu.dump();
+    if (input.starts_with("zeek/")) {
+      EXPECT_EQ(cpu["decode_ahead"].get<double>(), 0.0) << cpu.dump();
+    } else {
+      EXPECT_GT(cpu["decode_ahead"].get<double>(), 0.0) << cpu.dump();
+    }
+    // rusage counts in microseconds, and each share was rounded to one.
+    EXPECT_LE(sum, process + 0.001) << cpu.dump() << " against " << process << " s for the process";
+  }
 }
 
 // A line over the cap that starts near the top of the file, several read chunks long, plain

@@ -7,7 +7,8 @@
 //   (b) decode-only throughput of zeek-tsv and zeek-json (records/s and MB/s);
 //   (c) end-to-end `vigil replay` (all models on) throughput and peak resident memory,
 //       with where the wall time went (vigil's own --stats "seconds": open, read and
-//       detect, store at end) and the CPU time per record;
+//       detect, store at end), the CPU time per record, and the CPU time of each of its
+//       threads (--stats "cpu_seconds");
 // and the ratios the spine issue sets as targets: (b) JSON >= 0.4 (a), TSV >= JSON,
 // (c) >= 0.25 (b). Rates are the best of several runs (references 7, the rest 3); the
 // VM this was written on has runs 20-50 % slower now and then.
@@ -170,6 +171,8 @@ struct ReplayResult {
   // Where vigil says the wall time went (its --stats "seconds"): opening the store and
   // inputs, reading and detecting, storing what is left at the end.
   double open = 0, read_and_detect = 0, store_at_end = 0;
+  // And where the CPU went, thread by thread (its --stats "cpu_seconds").
+  double cpu_engine = 0, cpu_models = 0, cpu_event_log = 0, cpu_decode_ahead = 0, cpu_entity_store = 0;
   long max_rss_kb = 0;
   int exit_code = -1;
 };
@@ -215,6 +218,13 @@ ReplayResult RunReplayOnce(const std::string& vigil, const std::string& input, c
       r.open = it->value("open", 0.0);
       r.read_and_detect = it->value("read_and_detect", 0.0);
       r.store_at_end = it->value("store_at_end", 0.0);
+    }
+    if (auto it = j.find("cpu_seconds"); it != j.end() && it->is_object()) {
+      r.cpu_engine = it->value("engine", 0.0);
+      r.cpu_models = it->value("models", 0.0);
+      r.cpu_event_log = it->value("event_log", 0.0);
+      r.cpu_decode_ahead = it->value("decode_ahead", 0.0);
+      r.cpu_entity_store = it->value("entity_store", 0.0);
     }
   }
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -322,6 +332,10 @@ int main(int argc, char** argv) {
         r.seconds - r.open - r.read_and_detect - r.store_at_end);
     std::printf("  %-44s %.2f s CPU: %.2f us a record\n", "", r.cpu_seconds,
                 r.cpu_seconds * 1e6 / static_cast<double>(n));
+    std::printf(
+        "  %-44s by thread: engine %.2f, models %.2f, event log %.2f, decode ahead %.2f, "
+        "entity store %.2f s\n",
+        "", r.cpu_engine, r.cpu_models, r.cpu_event_log, r.cpu_decode_ahead, r.cpu_entity_store);
   };
   std::printf("(a) reference\n");
   rate_row("simdjson iterate_many, count documents", ref);

@@ -265,7 +265,9 @@ class Engine::ModelThread {
   // `deliver` runs on the engine thread, for each finished batch in order: its outputs, and
   // the number of the last event handed over in it.
   using Deliver = std::function<void(std::vector<ModelOutput>& outputs, uint64_t done_seq)>;
-  ModelThread(Models* models, Deliver deliver) : models_(models), deliver_(std::move(deliver)) {
+  // `cpu` (may be null) gets the model threads' CPU time, current whenever a batch is done.
+  ModelThread(Models* models, Deliver deliver, CpuTally* cpu)
+      : models_(models), deliver_(std::move(deliver)), cpu_(cpu) {
     for (size_t i = 0; i < kBatches; ++i) {
       batches_.push_back(std::make_unique<Batch>());
       batches_.back()->lane_outputs.resize(models->lanes());
@@ -353,6 +355,7 @@ class Engine::ModelThread {
   }
   // One model thread: every batch, in the order handed over, through its lane.
   void Loop(size_t lane) {
+    ThreadCpuMeter cpu(cpu_);
     uint64_t next = 0;  // the number of the next batch this lane handles
     for (;;) {
       Batch* b = nullptr;
@@ -364,6 +367,7 @@ class Engine::ModelThread {
         b = todo_[static_cast<size_t>(next - todo_.front()->number)];
       }
       models_->HandleLane(lane, b->items, b->used, b->lane_outputs[lane]);
+      cpu.Tick();  // before the batch can be seen done
       ++next;
       bool last = false;
       {
@@ -374,6 +378,7 @@ class Engine::ModelThread {
       // The last lane to finish a batch merges it. Two lanes may be merging neighbouring
       // batches at once, so batches go back strictly in the order they came.
       MergeOutputs(*b);
+      cpu.Tick();
       {
         std::lock_guard<std::mutex> lock(mu_);
         b->finished = true;
@@ -388,6 +393,7 @@ class Engine::ModelThread {
 
   Models* models_;
   Deliver deliver_;
+  CpuTally* cpu_;
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<Batch*> free_;  // engine thread only
   Batch* filling_ = nullptr;  // engine thread only
@@ -504,6 +510,7 @@ Status Engine::AddInputs(const std::vector<std::string>& specs) {
     streams_.push_back(std::make_unique<Stream>(&files_, groups[key], reorder_window_, this));
     streams_.back()->set_follow(follow_);
     streams_.back()->set_decode_ahead(decode_ahead_);
+    streams_.back()->set_decode_cpu(&cpu_.decode_ahead);
     stream_by_key_[key] = streams_.back().get();
   }
   specs_.insert(specs_.end(), specs.begin(), specs.end());
@@ -804,7 +811,8 @@ void Engine::Sync() {
 void Engine::StartModelThread() {
   if (model_thread_ || model_threads_ == 0) return;
   model_thread_ = std::make_unique<ModelThread>(
-      models_.get(), [this](std::vector<ModelOutput>& outputs, uint64_t done_seq) { DeliverOutputs(outputs, done_seq); });
+      models_.get(), [this](std::vector<ModelOutput>& outputs, uint64_t done_seq) { DeliverOutputs(outputs, done_seq); },
+      &cpu_.models);
   for (auto& s : streams_) s->set_retire_tag(&submitted_seq_);
 }
 
@@ -981,7 +989,10 @@ Status Engine::FlushDirtyEntities(size_t batch,
     if (one_batch) {
       note(sink(records));
     } else {
-      storing = std::async(std::launch::async, [&sink, &records] { return sink(records); });
+      storing = std::async(std::launch::async, [this, &sink, &records] {
+        ThreadCpuMeter cpu(&cpu_.entity_store);
+        return sink(records);
+      });
     }
   }
   if (storing.valid()) note(storing.get());

@@ -43,6 +43,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include "config/config.h"
+#include "core/thread_cpu.h"
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "enrich/enricher.h"
@@ -118,6 +119,14 @@ class Engine : public RejectSink {
   std::vector<store::RejectCount> TakeRejectCounts();
 
   const EngineStats& stats() const { return stats_; }
+  // CPU time of the threads the engine starts: the model threads (current whenever the
+  // models have finished what they were handed: after Sync), the decode-ahead threads, and
+  // the helper that stores entity batches at the end of a run while this thread builds the
+  // next batch.
+  struct ThreadCpu {
+    CpuTally models, decode_ahead, entity_store;
+  };
+  const ThreadCpu& thread_cpu() const { return cpu_; }
   const std::vector<InputFile>& files() const { return files_; }
   Micros now() const { return now_; }
   // Waits for the model threads, so call it between Runs or from on_idle.
@@ -172,6 +181,7 @@ class Engine : public RejectSink {
   std::FILE* dead_letter_ = nullptr;
   std::vector<InputFile> files_;
   std::vector<uint64_t> file_events_;  // events per file, folded into stats by format
+  ThreadCpu cpu_;                       // before the streams and threads that add to it
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<std::string> specs_;
   std::map<std::string, Stream*> stream_by_key_;

@@ -75,6 +75,7 @@ Result<uint64_t> EventLog::Prune(Micros before) {
 }
 
 void EventLog::Writer() {
+  ThreadCpuMeter cpu(&cpu_);
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
@@ -85,6 +86,7 @@ void EventLog::Writer() {
     lock.unlock();
     drained_.notify_all();
     Status s = store_.PutEvents(batch);
+    cpu.Tick();  // before Flush can see the writer idle
     lock.lock();
     busy_ = false;
     if (s.ok()) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/thread_cpu.h"
 #include "store/store.h"
 
 namespace vigil::pipeline {
@@ -47,6 +48,8 @@ class EventLog {
 
   uint64_t written() const;
   uint64_t failed() const;  // events in batches the store refused
+  // The writer thread's CPU time, current after Flush.
+  double cpu_seconds() const { return cpu_.seconds(); }
 
  private:
   void Writer();
@@ -67,6 +70,7 @@ class EventLog {
   uint64_t written_ = 0;
   uint64_t failed_ = 0;
   bool reported_ = false;
+  CpuTally cpu_;
   std::thread thread_;
 };
 

@@ -342,9 +342,11 @@ void Stream::Apply(Produced& p) {
 }
 
 void Stream::DecodeAhead() {
+  ThreadCpuMeter cpu(decode_cpu_);
   for (;;) {
     Produced p;
     const bool more = Produce(p);
+    cpu.Tick();
     {
       std::unique_lock<std::mutex> lock(ahead_->mu);
       ahead_->cv.wait(lock, [&] { return ahead_->stop || ahead_->ready.size() < kChunksAhead; });

@@ -26,6 +26,7 @@
 
 #include "core/event.h"
 #include "core/status.h"
+#include "core/thread_cpu.h"
 #include "ingest/decoder.h"
 #include "ingest/registry.h"
 #include "pipeline/byte_source.h"
@@ -112,6 +113,9 @@ class Stream {
   // comes out is the same, in the same order: only where the decoding runs changes. Set
   // before the first Peek.
   void set_decode_ahead(bool on) { decode_ahead_ = on; }
+  // The decode-ahead thread's CPU time goes to `cpu` (may be null), current after each
+  // chunk it hands over.
+  void set_decode_cpu(CpuTally* cpu) { decode_cpu_ = cpu; }
   bool decoding_ahead() const { return ahead_ != nullptr; }
   // Follow mode: a file found by a rescan joins the end of the stream.
   void AddFile(uint32_t file_index) { files_.push_back(file_index); }
@@ -245,6 +249,7 @@ class Stream {
   StreamStats stats_;
   Position seen_;  // the position after the last chunk taken in
   bool decode_ahead_ = false;
+  CpuTally* decode_cpu_ = nullptr;
   std::unique_ptr<Ahead> ahead_;  // last: stopped (by ~Stream) before the rest goes
 };
 

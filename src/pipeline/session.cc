@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/thread_cpu.h"
+
 namespace vigil::pipeline {
 
 namespace fs = std::filesystem;
@@ -48,6 +50,7 @@ Session::~Session() {
 
 Status Session::Open() {
   open_start_ = Clock::now();
+  cpu_at_open_ = ThreadCpuSeconds();
   std::error_code ec;
   fs::create_directories(opts_.state_dir, ec);
   if (ec) return IoError("cannot create state dir " + opts_.state_dir + ": " + ec.message());
@@ -286,6 +289,7 @@ Status Session::Run(const std::atomic<bool>* stop) {
     std::fflush(incidents_out_);
   }
   run_end_ = Clock::now();
+  engine_cpu_ = ThreadCpuSeconds() - cpu_at_open_;
   return Status::Ok();
 }
 
@@ -304,6 +308,15 @@ nlohmann::json Session::StatsJson() const {
     j["seconds"] = {{"open", seconds(open_start_, open_end_)},
                     {"read_and_detect", seconds(run_start_, processed_)},
                     {"store_at_end", seconds(processed_, run_end_)}};
+    // And where the CPU went, thread by thread (in the same run; start-up and exit are the
+    // process's alone).
+    auto round = [](double v) { return std::round(v * 1e6) / 1e6; };
+    const Engine::ThreadCpu& t = engine_->thread_cpu();
+    j["cpu_seconds"] = {{"engine", round(engine_cpu_)},
+                        {"models", round(t.models.seconds())},
+                        {"event_log", round(event_log_ ? event_log_->cpu_seconds() : 0)},
+                        {"decode_ahead", round(t.decode_ahead.seconds())},
+                        {"entity_store", round(t.entity_store.seconds())}};
   }
   j["inputs"] = nlohmann::json::array();
   for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});

@@ -62,6 +62,9 @@ class Session {
   // the event log's last segment, incidents).
   using Clock = std::chrono::steady_clock;
   Clock::time_point open_start_, open_end_, run_start_, processed_, run_end_;
+  // The CPU time of the thread that opens and runs the session (the engine thread), at
+  // open and from open to the end of the run (StatsJson's "cpu_seconds").
+  double cpu_at_open_ = 0, engine_cpu_ = 0;
 
   config::Config cfg_;
   SessionOptions opts_;
