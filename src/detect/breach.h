@@ -38,8 +38,8 @@ struct EventRef {
 };
 // Builds a reference (with a summary line) for an event; input name is left empty.
 EventRef MakeEventRef(const Event& e);
-// Appends the event's one-line summary (EventRef::summary) to `s`, which should be empty:
-// the event log reuses its strings instead of building an EventRef per event.
+// Appends the event's one-line summary (EventRef::summary) to `s`, leaving what `s` held
+// before untouched: the event log writes it straight into a batch of rows.
 void AppendEventSummary(std::string& s, const Event& e);
 
 struct Breach {

@@ -80,5 +80,30 @@ TEST(EventSummary, LongFieldsAreWrittenWhole) {
   EXPECT_EQ(s, "10.1.2.3:40000 -> 93.4.5.7:443/tcp 2.0 KB out, 4.0 KB in, " + state);
 }
 
+// The event log appends each summary to a batch of rows: what the string held before stays,
+// also for the kinds whose summary leaves the endpoints out (a cloud call with a source
+// address: its endpoints are written, then cut back to where this summary began).
+TEST(EventSummary, IsAppendedAfterWhatTheStringHeld) {
+  harness::EventFactory f;
+  CloudApiBody c;
+  c.event_source = "iam.amazonaws.com";
+  c.event_name = "AttachUserPolicy";
+  c.principal_arn = "arn:aws:iam::1:user/alice";
+  c.source_ip = "198.51.100.7";
+  Event cloud = f.Other(1000, EventKind::kCloudApi, c,
+                        {EntityType::kIdentity, "arn:aws:iam::1:user/alice", {}});
+  cloud.net.valid = true;  // as if the call carried a tuple: its endpoints must not stay
+  cloud.net.orig_h_text = "198.51.100.7";
+  cloud.net.resp_h_text = "10.0.0.1";
+  std::string s = "earlier row|";
+  AppendEventSummary(s, cloud);
+  EXPECT_EQ(s,
+            "earlier row|iam.amazonaws.com AttachUserPolicy by arn:aws:iam::1:user/alice from "
+            "198.51.100.7");
+  std::string t = "x";
+  AppendEventSummary(t, f.Flow(1000, "10.1.2.3", 40000, "93.4.5.7", 443, Proto::kTcp, FlowBody{}));
+  EXPECT_EQ(t, "x" + FlowSummary(0, 0, ""));
+}
+
 }  // namespace
 }  // namespace vigil::detect

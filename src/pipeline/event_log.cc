@@ -10,7 +10,6 @@ namespace vigil::pipeline {
 EventLog::EventLog(store::Store& store, size_t batch_size, size_t max_queued_batches)
     : store_(store), batch_size_(std::max<size_t>(1, batch_size)),
       max_queued_(std::max<size_t>(1, max_queued_batches)) {
-  batch_.reserve(batch_size_);
   thread_ = std::thread([this] { Writer(); });
 }
 
@@ -26,39 +25,27 @@ EventLog::~EventLog() {
 
 void EventLog::Add(const Event& e, std::string_view input) {
   if (e.entity.id.empty()) return;
-  // Rows of a recycled batch are overwritten in place: their strings keep their capacity,
-  // so a steady stream of events allocates nothing here.
-  if (filled_ == batch_.size()) batch_.emplace_back();
-  store::EventRecord& r = batch_[filled_++];
-  r.time = e.time;
-  r.entity.assign(e.entity.id);
-  r.peer.assign(e.peer.id);
-  r.kind.assign(EventKindName(e.kind));
-  r.summary.clear();
-  detect::AppendEventSummary(r.summary, e);
-  r.uid.assign(e.uid);
-  r.input.assign(input);
-  r.line = e.pos.line;
-  r.offset = e.pos.offset;
+  // The row is packed in place, its summary too: a recycled batch keeps its buffer, so a
+  // steady stream of events allocates nothing here.
   const auto* f = e.As<FlowBody>();
-  r.bytes = f ? f->orig_bytes + f->resp_bytes : 0;
-  if (filled_ >= batch_size_) Handover();
+  batch_.Add(e.time, e.entity.id, e.peer.id, EventKindName(e.kind), e.uid, input, e.pos.line,
+             e.pos.offset, f ? f->orig_bytes + f->resp_bytes : 0,
+             [&e](std::string& out) { detect::AppendEventSummary(out, e); });
+  if (batch_.size() >= batch_size_) Handover();
 }
 
 void EventLog::Handover() {
-  if (filled_ == 0) return;
-  batch_.resize(filled_);
+  if (batch_.empty()) return;
   std::unique_lock lock(mu_);
   drained_.wait(lock, [this] { return queue_.size() < max_queued_; });  // back-pressure
   queue_.push_back(std::move(batch_));
   if (spare_.empty()) {
-    batch_ = {};
-    batch_.reserve(batch_size_);
+    batch_ = store::EventRows();
   } else {
     batch_ = std::move(spare_.back());
     spare_.pop_back();
+    batch_.clear();
   }
-  filled_ = 0;
   lock.unlock();
   cv_.notify_one();
 }
@@ -80,12 +67,12 @@ void EventLog::Writer() {
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stop_ and nothing left
-    std::vector<store::EventRecord> batch = std::move(queue_.front());
+    store::EventRows batch = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;
     lock.unlock();
     drained_.notify_all();
-    Status s = store_.PutEvents(batch);
+    Status s = store_.PutEventRows(batch);
     cpu.Tick();  // before Flush can see the writer idle
     lock.lock();
     busy_ = false;

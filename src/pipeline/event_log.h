@@ -1,13 +1,14 @@
 // EventLog: writes the store's event log (store.event_log) on a thread of its own.
 //
-// The engine thread turns each enriched event that names an entity into a compact
-// store::EventRecord (Add: time, entity, peer, kind, a one-line summary, where the raw
-// record is) and hands full batches to the writer thread, which appends them with
-// Store::PutEvents (the store serialises its own calls, so the engine's other writes simply
-// take turns). The queue is bounded: when the writer falls behind, Add waits, so no event is
-// dropped silently and memory stays bounded. A batch the store refuses is counted and
-// reported once, and logging goes on; detection never depends on the log. Stored batches
-// come back to the engine thread to be overwritten, so steady logging allocates nothing.
+// The engine thread packs each enriched event that names an entity into a row of a batch
+// (Add: time, entity, peer, kind, a one-line summary written in place, where the raw record
+// is; store/event_rows.h) and hands full batches to the writer thread, which appends them
+// with Store::PutEventRows (the store serialises its own calls, so the engine's other
+// writes simply take turns). The queue is bounded: when the writer falls behind, Add
+// waits, so no event is dropped silently and memory stays bounded. A batch the store
+// refuses is counted and reported once, and logging goes on; detection never depends on the
+// log. Stored batches come back to the engine thread to be refilled, so steady logging
+// allocates nothing.
 //
 // Flush waits until everything added so far is stored (checkpoints call it, so the log
 // holds every event the checkpoint's positions cover). Prune deletes events older than a
@@ -25,6 +26,7 @@
 
 #include "core/event.h"
 #include "core/thread_cpu.h"
+#include "store/event_rows.h"
 #include "store/store.h"
 
 namespace vigil::pipeline {
@@ -58,13 +60,12 @@ class EventLog {
   store::Store& store_;
   const size_t batch_size_;
   const size_t max_queued_;
-  std::vector<store::EventRecord> batch_;  // engine thread only; rows [0, filled_) are new
-  size_t filled_ = 0;
+  store::EventRows batch_;  // engine thread only
   mutable std::mutex mu_;
   std::condition_variable cv_;       // work arrived, or stop
   std::condition_variable drained_;  // the queue shrank, or the writer went idle
-  std::deque<std::vector<store::EventRecord>> queue_;
-  std::vector<std::vector<store::EventRecord>> spare_;  // stored batches, for Add to overwrite
+  std::deque<store::EventRows> queue_;
+  std::vector<store::EventRows> spare_;  // stored batches, for Add to refill
   bool busy_ = false;
   bool stop_ = false;
   uint64_t written_ = 0;

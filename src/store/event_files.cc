@@ -1,5 +1,6 @@
 #include "store/event_files.h"
 
+#include <absl/container/flat_hash_map.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -17,21 +18,18 @@
 #include <optional>
 #include <string_view>
 
-#include <absl/container/flat_hash_map.h>
-
 #include "core/hash.h"
-#include "store/crc32.h"
+#include "store/event_rows.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
 
 namespace {
 
-// Rows larger than this are cut (their summary first); ids and paths are far shorter.
-constexpr size_t kMaxField = 65535;
-constexpr size_t kFixed = 4 * 8 + 6 * 2;        // time, line, offset, bytes; six lengths
-constexpr size_t kRowHeader = 8;                 // payload size, crc32
-constexpr size_t kMaxPayload = kFixed + 6 * kMaxField;
+// The row format is event_rows.h's.
+constexpr size_t kRowHeader = rows::kHeader;
+constexpr size_t kMaxPayload = rows::kMaxPayload;
+using rows::Load;
 constexpr char kIdxMagic[8] = {'V', 'G', 'L', 'E', 'I', 'D', 'X', '1'};
 constexpr size_t kReadChunk = 1 << 20;
 
@@ -85,80 +83,6 @@ struct Mapping {
     return Status::Ok();
   }
 };
-
-// One decoded row; the views point into a mapping or a read buffer.
-struct RowView {
-  Micros time = 0;
-  uint64_t line = 0, offset = 0, bytes = 0;
-  std::string_view entity, peer, kind, summary, uid, input;
-  EventRecord ToRecord() const {
-    return EventRecord{time, std::string(entity), std::string(peer), std::string(kind), std::string(summary),
-                       std::string(uid), std::string(input), line, offset, bytes};
-  }
-};
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-template <typename T>
-void Store(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-// The size of the row starting at `p` (header included) if `n` bytes hold a whole, intact
-// row; 0 otherwise (torn, zeroed or corrupt).
-size_t RowSize(const char* p, size_t n, bool check_crc) {
-  if (n < kRowHeader) return 0;
-  uint32_t size = Load<uint32_t>(p), crc = Load<uint32_t>(p + 4);
-  if (size < kFixed || size > kMaxPayload || n - kRowHeader < size) return 0;
-  const char* q = p + kRowHeader;
-  size_t strings = 0;
-  for (int i = 0; i < 6; ++i) strings += Load<uint16_t>(q + 32 + 2 * i);
-  if (kFixed + strings != size) return 0;
-  if (check_crc && Crc32(q, size) != crc) return 0;
-  return kRowHeader + size;
-}
-
-// Decodes an intact row (RowSize said so).
-RowView DecodeRow(const char* p) {
-  RowView r;
-  const char* q = p + kRowHeader;
-  r.time = Load<int64_t>(q);
-  r.line = Load<uint64_t>(q + 8);
-  r.offset = Load<uint64_t>(q + 16);
-  r.bytes = Load<uint64_t>(q + 24);
-  const char* s = q + kFixed;
-  std::string_view* fields[6] = {&r.entity, &r.peer, &r.kind, &r.summary, &r.uid, &r.input};
-  for (int i = 0; i < 6; ++i) {
-    size_t len = Load<uint16_t>(q + 32 + 2 * i);
-    *fields[i] = std::string_view(s, len);
-    s += len;
-  }
-  return r;
-}
-
-void EncodeRow(const EventRecord& e, std::string& out) {
-  std::string_view fields[6] = {e.entity, e.peer, e.kind, e.summary, e.uid, e.input};
-  size_t size = kFixed;
-  for (auto& f : fields) {
-    if (f.size() > kMaxField) f = f.substr(0, kMaxField);
-    size += f.size();
-  }
-  size_t at = out.size();
-  Store<uint32_t>(out, static_cast<uint32_t>(size));
-  Store<uint32_t>(out, 0);
-  Store<int64_t>(out, e.time);
-  Store<uint64_t>(out, e.line);
-  Store<uint64_t>(out, e.offset);
-  Store<uint64_t>(out, e.bytes);
-  for (const auto& f : fields) Store<uint16_t>(out, static_cast<uint16_t>(f.size()));
-  for (const auto& f : fields) out.append(f);
-  uint32_t crc = Crc32(out.data() + at + kRowHeader, size);
-  std::memcpy(out.data() + at + 4, &crc, 4);
-}
 
 // Inlined into the sorts and searches that take it (as a plain function it was called once
 // per comparison, about a third of the sealing sort's time).
@@ -545,13 +469,19 @@ Status EventFiles::RemoveSegment(int64_t id) {
 }
 
 Status EventFiles::Put(const std::vector<EventRecord>& events) {
-  if (events.empty()) return Status::Ok();
+  EventRows rows;
+  for (const EventRecord& e : events) rows.Add(e);
+  return PutRows(rows);
+}
+
+Status EventFiles::PutRows(EventRows& rows) {
+  if (rows.empty()) return Status::Ok();
   std::lock_guard lock(mu_);
   VIGIL_RETURN_IF_ERROR(BecomeWriter());
   const uint64_t per_segment = static_cast<uint64_t>(std::max<int64_t>(1, g_segment_rows.load()));
-  std::string& buf = write_buf_;
-  size_t at = 0;
-  while (at < events.size()) {
+  const std::string& data = rows.data();
+  size_t at = 0;  // the first byte of the next row to store
+  while (at < data.size()) {
     Segment* s = segments_.empty() ? nullptr : segments_.rbegin()->second.get();
     if (!s || s->sealed) {
       int64_t id = segments_.empty() ? 1 : segments_.rbegin()->first + 1;
@@ -568,28 +498,29 @@ Status EventFiles::Put(const std::vector<EventRecord>& events) {
       s = seg.get();
       segments_[id] = std::move(seg);
     }
-    size_t end = std::min(events.size(), at + static_cast<size_t>(per_segment - std::min(per_segment - 1, s->rows)));
-    buf.clear();
+    const uint64_t room = per_segment - std::min(per_segment - 1, s->rows);
     // What the segment was, to undo the notes if the write fails (a full disk): the next
     // batch then overwrites the torn bytes, and no key points at a row that is not there.
     const size_t n_entity = s->open_entity.size(), n_peer = s->open_peer.size();
-    const uint64_t rows = s->rows;
+    const uint64_t old_rows = s->rows;
     const Micros first = s->first, last = s->last;
-    for (size_t i = at; i < end; ++i) {
-      uint64_t pos = s->bytes + buf.size();
-      EncodeRow(events[i], buf);
-      s->Note(DecodeRow(buf.data() + (pos - s->bytes)), pos);
+    size_t end = at;
+    for (uint64_t n = 0; n < room && end < data.size(); ++n) {
+      const size_t size = rows.SetChecksum(end);
+      s->Note(DecodeRow(data.data() + end), s->bytes + (end - at));
+      end += size;
     }
-    Status st = WriteAll(s->fd, buf.data(), buf.size(), s->bytes, Path(s->id, ".rows"));
+    // The rows go from the batch's own buffer to the file: no copy on the way.
+    Status st = WriteAll(s->fd, data.data() + at, end - at, s->bytes, Path(s->id, ".rows"));
     if (!st.ok()) {
       s->open_entity.resize(n_entity);
       s->open_peer.resize(n_peer);
-      s->rows = rows;
+      s->rows = old_rows;
       s->first = first;
       s->last = last;
       return st;
     }
-    s->bytes += buf.size();
+    s->bytes += end - at;
     if (s->rows >= per_segment) VIGIL_RETURN_IF_ERROR(Seal(*s));
     at = end;
   }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "store/event_rows.h"
 #include "store/store.h"
 
 namespace vigil::store {
@@ -45,6 +46,9 @@ class EventFiles {
   // The Store contract (store.h, "The event log"). Writes fail with kUnavailable when
   // another process holds the writer lock.
   Status Put(const std::vector<EventRecord>& events);
+  // The same for rows packed already (the engine's event log): their checksums are filled
+  // in, and the batch's buffer is written to the segment file as it is.
+  Status PutRows(EventRows& rows);
   Result<std::vector<EventRecord>> Query(const EventQuery& q);
   Result<std::vector<std::pair<Micros, uint64_t>>> Counts(const std::string& entity, Micros bucket,
                                                           Micros since, Micros until);
@@ -75,7 +79,6 @@ class EventFiles {
   std::mutex mu_;
   int lock_fd_ = -1;
   bool writer_ = false;
-  std::string write_buf_;  // Put's encoded rows, reused
   // The writer's key buffers, kept from one segment to the next: a segment's keys fill
   // them to its row count, and a buffer grown and dropped per segment would be fresh
   // memory (page faults, copies as it doubles) every quarter million rows.

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "store/event_rows.h"
 #include "store/pq_api.h"
 #include "store/store_internal.h"
 
@@ -300,7 +301,7 @@ class PostgresStore final : public Store {
   Result<nlohmann::json> GetIngestStats() override;
   Status PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) override;
   Result<nlohmann::json> GetVulnerabilities(const std::string& device_id) override;
-  Status PutEvents(const std::vector<EventRecord>& events) override;
+  Status PutEventRows(EventRows& rows) override;
   Result<std::vector<EventRecord>> QueryEvents(const EventQuery& q) override;
   Result<std::vector<std::pair<Micros, uint64_t>>> EventCounts(const std::string& entity,
                                                                Micros bucket, Micros since,
@@ -889,8 +890,11 @@ Result<nlohmann::json> PostgresStore::GetVulnerabilities(const std::string& devi
 // far below the protocol's 65,535).
 constexpr size_t kEventRowsPerStatement = 500;
 
-Status PostgresStore::PutEvents(const std::vector<EventRecord>& events) {
-  if (events.empty()) return Status::Ok();
+Status PostgresStore::PutEventRows(EventRows& rows) {
+  if (rows.empty()) return Status::Ok();
+  std::vector<RowView> events;
+  events.reserve(rows.size());
+  rows.ForEach([&events](const RowView& r) { events.push_back(r); });
   std::lock_guard lock(mu_);
   EnsureConnected();
   return InTransaction([&]() -> Status {
@@ -902,7 +906,7 @@ Status PostgresStore::PutEvents(const std::vector<EventRecord>& events) {
       Params p;
       int n = 0;
       for (size_t i = at; i < end; ++i) {
-        const EventRecord& e = events[i];
+        const RowView& e = events[i];
         sql += i == at ? "(" : ",(";
         for (int c = 0; c < 10; ++c) sql += (c ? ",$" : "$") + std::to_string(++n);
         sql += ")";

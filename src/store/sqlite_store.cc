@@ -269,7 +269,7 @@ class SqliteStore final : public Store {
   Result<nlohmann::json> GetIngestStats() override;
   Status PutVulnerabilities(const std::string& device_id, const nlohmann::json& cves) override;
   Result<nlohmann::json> GetVulnerabilities(const std::string& device_id) override;
-  Status PutEvents(const std::vector<EventRecord>& events) override;
+  Status PutEventRows(EventRows& rows) override;
   Result<std::vector<EventRecord>> QueryEvents(const EventQuery& q) override;
   Result<std::vector<std::pair<Micros, uint64_t>>> EventCounts(const std::string& entity,
                                                                Micros bucket, Micros since,
@@ -858,7 +858,7 @@ Result<nlohmann::json> SqliteStore::GetVulnerabilities(const std::string& device
 
 // The event log lives in segment files beside the database (event_files.h): appending rows
 // to SQLite tables and indexing them cost more than detection.
-Status SqliteStore::PutEvents(const std::vector<EventRecord>& events) { return events_->Put(events); }
+Status SqliteStore::PutEventRows(EventRows& rows) { return events_->PutRows(rows); }
 
 Result<std::vector<EventRecord>> SqliteStore::QueryEvents(const EventQuery& q) { return events_->Query(q); }
 

@@ -126,6 +126,8 @@ struct StoreCounts {
   uint64_t incidents = 0;
 };
 
+class EventRows;  // event_rows.h
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -186,7 +188,11 @@ class Store {
   // before `before` (either direction, most events first). BusiestPairs lists the (entity,
   // peer) pairs with the most events at or after `since`, over at most the newest
   // `max_rows` rows. PruneEvents deletes events older than `before` and says how many.
-  virtual Status PutEvents(const std::vector<EventRecord>& events) = 0;
+  // PutEventRows takes events packed as rows already (event_rows.h: the engine's event log
+  // packs them as they come); the store may fill in each row's checksum. PutEvents packs
+  // records and calls it.
+  virtual Status PutEventRows(EventRows& rows) = 0;
+  Status PutEvents(const std::vector<EventRecord>& events);
   virtual Result<std::vector<EventRecord>> QueryEvents(const EventQuery& q) = 0;
   virtual Result<std::vector<std::pair<Micros, uint64_t>>> EventCounts(const std::string& entity,
                                                                        Micros bucket, Micros since,

@@ -2,6 +2,7 @@
 #include <unordered_set>
 
 #include "config/config.h"
+#include "store/event_rows.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
@@ -216,6 +217,12 @@ Result<std::unique_ptr<Store>> OpenStore(const config::Config& cfg, const std::s
   }
   return InvalidArgument("store.backend: unknown backend '" + backend +
                          "' (expected sqlite or postgres)");
+}
+
+Status Store::PutEvents(const std::vector<EventRecord>& events) {
+  EventRows rows;
+  for (const EventRecord& e : events) rows.Add(e);
+  return PutEventRows(rows);
 }
 
 }  // namespace vigil::store
