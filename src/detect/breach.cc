@@ -144,11 +144,28 @@ EventRef MakeEventRef(const Event& e) {
 }
 
 void AppendEventSummary(std::string& s, const Event& e) {
-  // The summaries of cloud, EDR, process and file-activity events leave the endpoints out:
-  // what was appended from here on is cut back to `start`, and no byte before it is touched.
-  const size_t start = s.size();
-  if (e.net.valid) AppendEndpoints(s, e.net);
   using sv = std::string_view;
+  // Cloud calls, EDR alerts, process and file activity say who did what, without endpoints.
+  if (auto* c = e.As<CloudApiBody>()) {
+    Cat(s, c->event_source, sv(" "), c->event_name, sv(" by "), c->principal_arn, sv(" from "), c->source_ip);
+    if (!c->error_code.empty()) Cat(s, sv(" ("), c->error_code, sv(")"));
+    return;
+  }
+  if (auto* ea = e.As<EdrAlertBody>()) {
+    Cat(s, ea->severity, sv(" alert '"), ea->title, sv("' on "), ea->device_name);
+    return;
+  }
+  if (auto* p = e.As<ProcessBody>()) {
+    Cat(s, p->parent_file_name, sv(" -> "), p->folder_path, sv(" "), p->command_line.substr(0, 120), sv(" on "),
+        p->device_name);
+    return;
+  }
+  if (auto* fa = e.As<FileActivityBody>()) {
+    Cat(s, fa->action_type, sv(" "), fa->folder_path, sv(" by "), fa->initiating_process_file_name);
+    return;
+  }
+  // Network events: the endpoints, then what the body adds.
+  if (e.net.valid) AppendEndpoints(s, e.net);
   if (auto* f = e.As<FlowBody>()) {
     AppendFlowCounts(s, *f);
   } else if (auto* h = e.As<HttpBody>()) {
@@ -169,20 +186,6 @@ void AppendEventSummary(std::string& s, const Event& e) {
     s += " alert [";
     AppendUint(s, a->signature_id);
     Cat(s, sv("] "), a->signature);
-  } else if (auto* c = e.As<CloudApiBody>()) {
-    s.resize(start);
-    Cat(s, c->event_source, sv(" "), c->event_name, sv(" by "), c->principal_arn, sv(" from "), c->source_ip);
-    if (!c->error_code.empty()) Cat(s, sv(" ("), c->error_code, sv(")"));
-  } else if (auto* ea = e.As<EdrAlertBody>()) {
-    s.resize(start);
-    Cat(s, ea->severity, sv(" alert '"), ea->title, sv("' on "), ea->device_name);
-  } else if (auto* p = e.As<ProcessBody>()) {
-    s.resize(start);
-    Cat(s, p->parent_file_name, sv(" -> "), p->folder_path, sv(" "), p->command_line.substr(0, 120), sv(" on "),
-        p->device_name);
-  } else if (auto* fa = e.As<FileActivityBody>()) {
-    s.resize(start);
-    Cat(s, fa->action_type, sv(" "), fa->folder_path, sv(" by "), fa->initiating_process_file_name);
   }
 }
 

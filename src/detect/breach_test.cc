@@ -81,8 +81,8 @@ TEST(EventSummary, LongFieldsAreWrittenWhole) {
 }
 
 // The event log appends each summary to a batch of rows: what the string held before stays,
-// also for the kinds whose summary leaves the endpoints out (a cloud call with a source
-// address: its endpoints are written, then cut back to where this summary began).
+// also for the kinds whose summary leaves the endpoints out (a cloud call with a tuple: its
+// summary names the caller and source, not the endpoints).
 TEST(EventSummary, IsAppendedAfterWhatTheStringHeld) {
   harness::EventFactory f;
   CloudApiBody c;

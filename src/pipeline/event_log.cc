@@ -38,10 +38,8 @@ void EventLog::Handover() {
   if (batch_.empty()) return;
   std::unique_lock lock(mu_);
   drained_.wait(lock, [this] { return queue_.size() < max_queued_; });  // back-pressure
-  queue_.push_back(std::move(batch_));
-  if (spare_.empty()) {
-    batch_ = store::EventRows();
-  } else {
+  queue_.push_back(std::move(batch_));  // leaves batch_ empty
+  if (!spare_.empty()) {                 // a stored batch: its buffer is refilled
     batch_ = std::move(spare_.back());
     spare_.pop_back();
     batch_.clear();

@@ -469,8 +469,7 @@ Status EventFiles::RemoveSegment(int64_t id) {
 }
 
 Status EventFiles::Put(const std::vector<EventRecord>& events) {
-  EventRows rows;
-  for (const EventRecord& e : events) rows.Add(e);
+  EventRows rows(events);
   return PutRows(rows);
 }
 

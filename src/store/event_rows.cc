@@ -35,6 +35,10 @@ RowView DecodeRow(const char* p) {
   return r;
 }
 
+EventRows::EventRows(const std::vector<EventRecord>& records) {
+  for (const EventRecord& e : records) Add(e);
+}
+
 void EventRows::Add(const EventRecord& e) {
   Add(e.time, e.entity, e.peer, e.kind, e.uid, e.input, e.line, e.offset, e.bytes,
       [&e](std::string& out) { out.append(e.summary); });

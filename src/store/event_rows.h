@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/time.h"
 #include "store/store.h"
@@ -63,6 +65,20 @@ RowView DecodeRow(const char* p);
 
 class EventRows {
  public:
+  EventRows() = default;
+  // The rows of `records`, in order (Store::PutEvents, EventFiles::Put).
+  explicit EventRows(const std::vector<EventRecord>& records);
+  // A batch moved from is empty (the event log refills batches it has handed over).
+  EventRows(EventRows&& o) noexcept : buf_(std::move(o.buf_)), rows_(std::exchange(o.rows_, 0)) {
+    o.buf_.clear();
+  }
+  EventRows& operator=(EventRows&& o) noexcept {
+    buf_ = std::move(o.buf_);
+    rows_ = std::exchange(o.rows_, 0);
+    o.buf_.clear();
+    return *this;
+  }
+
   // Appends a row. The summary is written in place: `write_summary(out)` appends it to
   // `out` (a long one is cut to rows::kMaxField bytes, as every text is).
   template <typename WriteSummary>

@@ -64,5 +64,20 @@ TEST(EventRows, ALongTextIsCutAndClearKeepsTheBuffer) {
   EXPECT_EQ(rows.data().capacity(), capacity);
 }
 
+TEST(EventRows, ABatchMovedFromIsEmptyAndRecordsPackInOrder) {
+  EventRows rows(std::vector<EventRecord>{EventRecord{1, "a", "", "flow", "s1", "u", "i", 0, 0, 0},
+                                          EventRecord{2, "b", "", "dns", "s2", "u", "i", 0, 0, 0}});
+  ASSERT_EQ(rows.size(), 2u);
+  EventRows taken(std::move(rows));
+  EXPECT_TRUE(rows.empty());  // NOLINT(bugprone-use-after-move): the contract under test
+  EXPECT_TRUE(rows.data().empty());
+  std::vector<std::string> entities;
+  taken.ForEach([&entities](const RowView& r) { entities.emplace_back(r.entity); });
+  EXPECT_EQ(entities, (std::vector<std::string>{"a", "b"}));
+  rows = std::move(taken);
+  EXPECT_TRUE(taken.empty());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(rows.size(), 2u);
+}
+
 }  // namespace
 }  // namespace vigil::store

@@ -220,8 +220,7 @@ Result<std::unique_ptr<Store>> OpenStore(const config::Config& cfg, const std::s
 }
 
 Status Store::PutEvents(const std::vector<EventRecord>& events) {
-  EventRows rows;
-  for (const EventRecord& e : events) rows.Add(e);
+  EventRows rows(events);
   return PutEventRows(rows);
 }
 
