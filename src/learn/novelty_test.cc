@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace vigil::learn {
 namespace {
 
@@ -108,6 +111,73 @@ TEST(Novelty, ObserveGivesPeeksVerdictThenLearns) {
   }
   EXPECT_LE(set.distinct(), 64u);
   EXPECT_EQ(set.observations(), 20000u);
+}
+
+}  // namespace
+}  // namespace vigil::learn
+
+namespace vigil::learn {
+namespace {
+
+// Any 64-bit value can be held, 0 included, and values differing only in their high bits
+// (addresses that share their low bits) are told apart, through growth and a copy.
+TEST(Novelty, HoldsAnyValueThroughGrowthCopiesAndMoves) {
+  NoveltySet set;
+  std::vector<uint64_t> values = {0, 1, ~uint64_t{0}};
+  for (uint64_t i = 1; i <= 200; ++i) values.push_back(i << 40);
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_TRUE(set.Observe(values[i], static_cast<Micros>(i)).is_new) << i;
+    EXPECT_FALSE(set.Observe(values[i], static_cast<Micros>(i)).is_new) << i;
+  }
+  EXPECT_EQ(set.distinct(), values.size());
+  EXPECT_FALSE(set.Contains(2));
+  NoveltySet copy = set;
+  NoveltySet moved = std::move(set);
+  EXPECT_EQ(set.distinct(), 0u);  // NOLINT(bugprone-use-after-move): moved from is empty
+  EXPECT_TRUE(set.Peek(0).is_new);
+  for (uint64_t v : values) {
+    EXPECT_EQ(copy.Peek(v).value_count, 2u) << v;
+    EXPECT_EQ(moved.Peek(v).value_count, 2u) << v;
+  }
+  copy.Observe(7, 1000);
+  EXPECT_FALSE(copy.Peek(7).is_new);
+  EXPECT_TRUE(moved.Peek(7).is_new);  // the copy has its own table
+  EXPECT_GE(moved.MemoryUsage(), values.size() * 16);
+}
+
+// Eviction keeps the most-seen values and the table answers for each value afterwards.
+TEST(Novelty, EvictionKeepsTheMostSeenValues) {
+  NoveltySet set(32);
+  for (int round = 0; round < 10; ++round)
+    for (uint64_t v = 0; v < 8; ++v) set.Observe(v * 1000, round);  // 8 habitual values
+  for (uint64_t v = 0; v < 100; ++v) set.Observe(MixHash(v, 5), 20);  // 100 one-offs
+  EXPECT_LE(set.distinct(), 33u);
+  for (uint64_t v = 0; v < 8; ++v) EXPECT_EQ(set.Peek(v * 1000).value_count, 10u) << v;
+  uint32_t held = 0;
+  for (uint64_t v = 0; v < 100; ++v) held += set.Contains(MixHash(v, 5)) ? 1 : 0;
+  EXPECT_EQ(held + 8, set.distinct());
+}
+
+// Through thousands of evictions every value the set holds stays findable: counting the
+// observed values it says it contains gives exactly how many it holds.
+TEST(Novelty, EveryHeldValueStaysFindableThroughEvictions) {
+  NoveltySet set(48);
+  std::vector<uint64_t> seen;
+  uint64_t lcg = 7;
+  for (int i = 0; i < 30000; ++i) {
+    lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    // Some values come back (a few hundred), most are one-offs; high and low bits both vary.
+    const uint64_t v = (lcg >> 62) == 0 ? (lcg >> 40) % 300 : lcg;
+    if (set.Observe(v, i).is_new) seen.push_back(v);
+    if (i % 997 == 0) {
+      uint32_t found = 0;
+      std::sort(seen.begin(), seen.end());
+      seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
+      for (uint64_t s : seen) found += set.Contains(s) ? 1 : 0;
+      ASSERT_EQ(found, set.distinct()) << i;
+      ASSERT_LE(set.distinct(), 49u);
+    }
+  }
 }
 
 }  // namespace
