@@ -232,7 +232,8 @@ void NetworkStats::Save(learn::StateWriter& w) const {
 void NetworkStats::Load(learn::StateReader& r) {
   auto load_map = [&](absl::flat_hash_map<uint64_t, Entry>& m) {
     m.clear();
-    uint64_t n = r.Count(max_keys_ * 2);
+    uint64_t n =
+        r.Count(max_keys_ * 2, 2 * sizeof(uint64_t) + sizeof(uint32_t));  // key, time, set size
     m.reserve(n);
     for (uint64_t i = 0; i < n && r.ok(); ++i) {
       uint64_t k = r.U64();
@@ -245,7 +246,7 @@ void NetworkStats::Load(learn::StateReader& r) {
   load_map(by_addr_);
   load_map(by_name_);
   devices_.clear();
-  uint64_t n = r.Count(max_keys_ * 2);
+  uint64_t n = r.Count(max_keys_ * 2, 2 * sizeof(uint64_t));
   devices_.reserve(n);
   for (uint64_t i = 0; i < n && r.ok(); ++i) {
     const uint64_t k = r.U64();

@@ -195,7 +195,7 @@ void NoveltySet::Load(StateReader& r) {
   forgotten_singletons_ = r.U64();
   first_seen_ = r.I64();
   last_seen_ = r.I64();
-  uint64_t n = r.Count(max_values_ + 1ull);
+  uint64_t n = r.Count(max_values_ + 1ull, sizeof(uint64_t) + sizeof(uint32_t));
   slots_.reset();
   shift_ = 64;
   size_ = 0;

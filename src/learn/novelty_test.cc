@@ -83,6 +83,22 @@ TEST(Novelty, LoadRejectsTruncatedOrHostileBytes) {
   StateReader r(h.data());
   t.Load(r);
   EXPECT_FALSE(r.ok());
+  // So is a count within the cap that the bytes left cannot hold, before any table is
+  // made for it.
+  StateWriter big;
+  big.U32(1u << 24);
+  big.U64(1);
+  big.U64(0);
+  big.I64(0);
+  big.I64(0);
+  big.U64(1u << 23);
+  big.U64(42);
+  big.U32(1);
+  NoveltySet u;
+  StateReader rb(big.data());
+  u.Load(rb);
+  EXPECT_FALSE(rb.ok());
+  EXPECT_LT(u.MemoryUsage(), 4096u);
 }
 
 }  // namespace

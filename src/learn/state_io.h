@@ -78,6 +78,13 @@ class StateReader {
     if (n > cap) ok_ = false;
     return ok_ ? n : 0;
   }
+  // A count of items written as at least item_bytes each: also refused when the bytes
+  // left cannot hold that many, so a hostile count is not allocated for before it fails.
+  uint64_t Count(uint64_t cap, size_t item_bytes) {
+    uint64_t n = Count(cap);
+    if (ok_ && item_bytes > 0 && n > (data_.size() - pos_) / item_bytes) ok_ = false;
+    return ok_ ? n : 0;
+  }
   bool ok() const { return ok_; }
   bool at_end() const { return pos_ == data_.size(); }
 
