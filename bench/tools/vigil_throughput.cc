@@ -66,22 +66,16 @@ double ProcessCpuSeconds() {
   return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
-// Best of `runs` runs, to keep the other core's noise out. The references (simdjson
-// counting) get more runs than what is compared with them: on this VM a reference run is
-// now and then half as fast as the next one, which would flatter every ratio.
+// One timed run of `run` (which returns the records it read) over `bytes` of input, with
+// the cores it kept busy. MeasureInTurns keeps the best of several.
 template <typename F>
-Rate Measure(uint64_t bytes, F&& run, int runs = 3) {
-  Rate best;
-  for (int i = 0; i < runs; ++i) {
-    const double cpu = ProcessCpuSeconds();
-    auto a = Clock::now();
-    uint64_t n = run();
-    double s = Seconds(a, Clock::now());
-    Rate r{static_cast<double>(n) / s, static_cast<double>(bytes) / s / 1e6, n,
-           (ProcessCpuSeconds() - cpu) / s};
-    if (r.records_per_s > best.records_per_s) best = r;
-  }
-  return best;
+Rate MeasureOnce(uint64_t bytes, F&& run) {
+  const double cpu = ProcessCpuSeconds();
+  auto a = Clock::now();
+  uint64_t n = run();
+  double s = Seconds(a, Clock::now());
+  return Rate{static_cast<double>(n) / s, static_cast<double>(bytes) / s / 1e6, n,
+              (ProcessCpuSeconds() - cpu) / s};
 }
 
 // The reference: simdjson counting the JSON documents of `text`, nothing else. As Debian
@@ -117,7 +111,7 @@ std::vector<Rate> MeasureInTurns(const std::vector<Job>& jobs, int rounds) {
   std::vector<Rate> best(jobs.size());
   for (int round = 0; round < rounds; ++round) {
     for (size_t j = 0; j < jobs.size(); ++j) {
-      Rate r = Measure(jobs[j].bytes, jobs[j].run, 1);
+      Rate r = MeasureOnce(jobs[j].bytes, jobs[j].run);
       if (r.records_per_s > best[j].records_per_s) best[j] = r;
     }
   }

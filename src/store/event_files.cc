@@ -1,6 +1,5 @@
 #include "store/event_files.h"
 
-#include <absl/container/flat_hash_map.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -17,6 +16,8 @@
 #include <filesystem>
 #include <optional>
 #include <string_view>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "core/hash.h"
 #include "store/event_rows.h"
