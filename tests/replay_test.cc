@@ -41,6 +41,14 @@ std::string ConnLine(double ts, const std::string& o, const std::string& r, int 
   return buf;
 }
 
+// The role the store holds for an entity, "(missing)" when it has none or cannot be read.
+std::string StoredRole(const std::string& state_dir, const std::string& id) {
+  auto st = store::OpenSqliteStore(state_dir);
+  if (!st.ok()) return "(store: " + st.status().ToString() + ")";
+  auto e = (*st)->GetEntity(id);
+  return e.ok() && e->has_value() ? (*e)->role : std::string("(missing)");
+}
+
 nlohmann::json Stats(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
@@ -226,6 +234,26 @@ TEST(Replay, RolesCountEveryConnectionWhileNewPeersGrowTheEntityTable) {
     workstations += (*e)->role == "workstation";
   }
   EXPECT_EQ(workstations, 300);
+}
+
+// "server" needs 20 answered connections from at least 3 distinct internal clients: one
+// client calling 30 times, or two calling 10 times each, do not make a server.
+TEST(Replay, AServerIsAnsweringThreeDistinctInternalClients) {
+  TempDir tmp;
+  std::string text = kConnHeader;
+  double ts = 1700000000;
+  for (int i = 0; i < 30; ++i) text += ConnLine(ts += 0.5, "10.3.0.2", "10.3.0.1", 8080);
+  for (int i = 0; i < 20; ++i)
+    text += ConnLine(ts += 0.5, i % 2 ? "10.3.0.11" : "10.3.0.12", "10.3.0.10", 8080);
+  for (int i = 0; i < 21; ++i)
+    text += ConnLine(ts += 0.5, "10.3.0." + std::to_string(21 + i % 3), "10.3.0.20", 8080);
+  WriteFile(tmp.path() + "/conn.log", text);
+  auto r = RunVigil("replay --quiet --state " + tmp.path() + "/state " + tmp.path() + "/conn.log");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto role = [&](const std::string& id) { return StoredRole(tmp.path() + "/state", id); };
+  EXPECT_EQ(role("10.3.0.1"), "");
+  EXPECT_EQ(role("10.3.0.10"), "");
+  EXPECT_EQ(role("10.3.0.20"), "server");
 }
 
 TEST(Replay, MissingInputOrBadConfigIsTheOnlyFailure) {
@@ -430,12 +458,7 @@ TEST_F(DemoReplay, NothingFiresDuringTheLearningPeriod) {
 // Each device gets the role its flows show: the web server answers the internet, the
 // intranet server answers forty workstations, a workstation only calls out.
 TEST_F(DemoReplay, DevicesGetTheRoleTheirTrafficShows) {
-  auto st = store::OpenSqliteStore(dir_->path() + "/state");
-  ASSERT_TRUE(st.ok()) << st.status().ToString();
-  auto role = [&](const std::string& id) {
-    auto e = (*st)->GetEntity(id);
-    return e.ok() && e->has_value() ? (*e)->role : std::string("(missing)");
-  };
+  auto role = [&](const std::string& id) { return StoredRole(dir_->path() + "/state", id); };
   EXPECT_EQ(role("10.20.5.21"), "internet-facing");
   EXPECT_EQ(role("10.20.5.22"), "server");
   EXPECT_EQ(role("10.20.1.15"), "workstation");

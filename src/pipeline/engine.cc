@@ -666,18 +666,20 @@ store::Checkpoint Engine::MakeCheckpoint() {
 }
 
 Engine::EntityState* Engine::TouchEntity(const EntityRef& ref, Micros t) {
+  static_assert(sizeof(EntityState) <= 64, "an entity entry stays at 64 bytes (see engine.h)");
   if (ref.empty() || ref.id.empty()) return nullptr;
   // One hash and probe for both the lookup and the insert (the key is made only when new).
   auto [it, inserted] = entities_.try_emplace(absl::string_view(ref.id.data(), ref.id.size()));
   if (inserted) {
-    it->second.type = EntityTypeName(ref.type);
+    it->second.type = ref.type;
     it->second.first_seen = t;
   }
   EntityState& s = it->second;
-  if (s.name.empty() && !ref.name.empty() && ref.name != ref.id) s.name = std::string(ref.name);
+  if (!s.name && !ref.name.empty() && ref.name != ref.id)
+    s.name = std::make_unique<std::string>(ref.name);
   s.first_seen = std::min(s.first_seen, t);
   s.last_seen = std::max(s.last_seen, t);
-  ++s.events;
+  ++s.unflushed_events;
   s.dirty = true;
   return &s;
 }
@@ -691,7 +693,7 @@ void Engine::LearnRole(const Event& e, EntityState* entity, EntityState* peer) {
     if (entity) bump(entity->started);
     if (e.resp_internal && peer && answered) {
       bump(peer->served_internal);
-      peer->internal_clients.Add(detect::DeviceFingerprint(e.net.orig_h));
+      peer->AddClient(detect::DeviceFingerprint(e.net.orig_h));
     }
   } else if (e.resp_internal && entity && answered) {
     bump(entity->served_external);
@@ -704,9 +706,9 @@ void Engine::LearnRole(const Event& e, EntityState* entity, EntityState* peer) {
 //   workstation      started 20 or more connections and answered at most 1 in 20 of that;
 //   ""               not enough to say (the stored role, if any, is kept).
 std::string Engine::RoleOf(const EntityState& s) {
-  if (s.type != "device") return "";
+  if (s.type != EntityType::kDevice) return "";
   if (s.served_external >= 20) return "internet-facing";
-  if (s.served_internal >= 20 && s.internal_clients.count() >= 3) return "server";
+  if (s.served_internal >= 20 && s.n_clients >= EntityState::kClientsForServer) return "server";
   if (s.started >= 20 && static_cast<uint64_t>(s.served_internal + s.served_external) * 20 <= s.started)
     return "workstation";
   return "";
@@ -971,18 +973,23 @@ Status Engine::FlushDirtyEntities(size_t batch,
       const std::string_view id = dirty[from + i].id;
       EntityState* s = dirty[from + i].state;
       store::EntityRecord& r = records[i];
-      r.type.assign(s->type);
+      r.type.assign(EntityTypeName(s->type));
       r.id.assign(id);
-      r.name.assign(s->name);
+      if (s->name) {
+        r.name.assign(*s->name);
+      } else {
+        r.name.clear();
+      }
       r.first_seen = s->first_seen;
       r.last_seen = s->last_seen;
-      r.events = s->events - s->events_flushed;
+      r.events = s->unflushed_events;
       r.role = RoleOf(*s);
-      s->events_flushed = s->events;
-      r.addresses.resize(r.type == "device" || r.type == "external" ? 1 : 0);
-      if (!r.addresses.empty()) r.addresses[0].assign(id);
-      r.names.resize(s->name.empty() ? 0 : 1);
-      if (!r.names.empty()) r.names[0].assign(s->name);
+      s->unflushed_events = 0;
+      const bool has_address = s->type == EntityType::kDevice || s->type == EntityType::kExternal;
+      r.addresses.resize(has_address ? 1 : 0);
+      if (has_address) r.addresses[0].assign(id);
+      r.names.resize(s->name ? 1 : 0);
+      if (s->name) r.names[0].assign(*s->name);
       s->dirty = false;
     }
     if (storing.valid()) note(storing.get());  // the other buffer is free again
@@ -1010,7 +1017,7 @@ std::vector<store::RejectCount> Engine::TakeRejectCounts() {
 
 size_t Engine::ModelMemoryUsage() {
   Sync();
-  return network_.MemoryUsage() + models_->MemoryUsage() + entities_.capacity() * 96;
+  return network_.MemoryUsage() + models_->MemoryUsage() + entities_.capacity() * (sizeof(std::string) + sizeof(EntityState) + 1);
 }
 
 }  // namespace vigil::pipeline

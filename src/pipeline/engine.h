@@ -47,7 +47,6 @@
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "enrich/enricher.h"
-#include "learn/distinct.h"
 #include "pipeline/input.h"
 #include "store/store.h"
 
@@ -142,20 +141,31 @@ class Engine : public RejectSink {
   struct Lane;
   struct ModelItem;
   struct ModelOutput;
+  // One entity's running record, for the store. Every event probes this table once or
+  // twice, so the entry is kept to 64 bytes (with its 32-byte key, a 96-byte slot): the
+  // type is the enum, the display name (most devices have none) lives out of line, and
+  // the internal clients are counted only as far as the role needs (3).
   struct EntityState {
-    std::string type;
-    std::string name;
     Micros first_seen = 0;
     Micros last_seen = 0;
-    uint64_t events = 0;
-    uint64_t events_flushed = 0;
+    uint64_t unflushed_events = 0;  // events since the record was last stored
     // The device's role, learned from its flows (RoleOf): connections it started, and
     // connections it answered from the internet and from internal clients.
     uint32_t started = 0;
     uint32_t served_external = 0;
     uint32_t served_internal = 0;
-    learn::SmallDistinct internal_clients;
+    static constexpr uint8_t kClientsForServer = 3;
+    uint32_t clients[kClientsForServer] = {};  // fingerprints of the first internal clients
+    uint8_t n_clients = 0;
+    EntityType type = EntityType::kNone;
     bool dirty = false;
+    std::unique_ptr<std::string> name;  // null until a record names the entity
+
+    void AddClient(uint32_t fingerprint) {
+      for (uint8_t i = 0; i < n_clients; ++i)
+        if (clients[i] == fingerprint) return;
+      if (n_clients < kClientsForServer) clients[n_clients++] = fingerprint;
+    }
   };
   void Process(Event& e);
   EntityState* TouchEntity(const EntityRef& ref, Micros t);
