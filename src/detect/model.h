@@ -82,7 +82,9 @@ class Model {
   // slot of the device's entry in a hash table), stage 1 may read what stage 0 fetched
   // (the entry) to fetch what it points to (the device's own tables). The misses of a
   // group then overlap instead of stalling Observe one after another. Models that
-  // override it say so in prefetches().
+  // override it say so in prefetches(), and mark the override VIGIL_KEEP_PREFETCHES
+  // (core/prefetch.h): without it GCC may delete a library's prefetch call, silently
+  // (tests/codegen_test.cc checks the binary).
   virtual void Prefetch(const Event& event, int stage) const {
     (void)event;
     (void)stage;

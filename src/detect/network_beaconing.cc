@@ -49,6 +49,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "core/prefetch.h"
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "detect/score.h"
@@ -155,7 +156,7 @@ class BeaconingModel final : public Model {
 
   // Observe's misses, fetched ahead: the device's slot, then its endpoint tables' slots.
   bool prefetches() const override { return true; }
-  void Prefetch(const Event& e, int stage) const override {
+  VIGIL_KEEP_PREFETCHES void Prefetch(const Event& e, int stage) const override {
     if (!Tracked(e)) return;
     const uint64_t dev_key = e.net.orig_h.Hash();
     if (stage == 0) {

@@ -27,6 +27,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "core/prefetch.h"
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "detect/score.h"
@@ -69,7 +70,7 @@ class CallbackModel final : public Model {
 
   // Observe's misses, fetched ahead: the device's slot, then its peer's slot.
   bool prefetches() const override { return true; }
-  void Prefetch(const Event& e, int stage) const override {
+  VIGIL_KEEP_PREFETCHES void Prefetch(const Event& e, int stage) const override {
     if (!e.net.valid || e.net.proto == Proto::kIcmp) return;
     const Sides sides = SidesOf(e);
     if (!sides.device) return;

@@ -41,6 +41,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "core/prefetch.h"
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "detect/score.h"
@@ -256,7 +257,7 @@ class RareExternalDestinationModel final : public Model {
   // Observe's misses, fetched ahead (flows): the device's slot, then its destination's
   // slot in the device's novelty set.
   bool prefetches() const override { return true; }
-  void Prefetch(const Event& e, int stage) const override {
+  VIGIL_KEEP_PREFETCHES void Prefetch(const Event& e, int stage) const override {
     if (e.kind != EventKind::kFlow || !e.net.valid || e.orig_internal == e.resp_internal) return;
     const IpAddr& device = DeviceOf(e);
     if (stage == 0) {

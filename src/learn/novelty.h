@@ -33,6 +33,7 @@
 #include <utility>
 
 #include "core/hash.h"
+#include "core/prefetch.h"
 #include "core/status.h"
 #include "core/time.h"
 #include "learn/state_io.h"
@@ -73,7 +74,7 @@ class NoveltySet {
   // Fetches into the cache the slot Observe(value) will read first (a hint; changes
   // nothing).
   void Prefetch(uint64_t value) const {
-    if (slots_) __builtin_prefetch(&slots_[Home(value)]);
+    if (slots_) PrefetchRead(&slots_[Home(value)]);
   }
 
   uint64_t observations() const { return observations_; }
