@@ -9,9 +9,12 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "core/time.h"
@@ -254,6 +257,51 @@ TEST(Replay, AServerIsAnsweringThreeDistinctInternalClients) {
   EXPECT_EQ(role("10.3.0.1"), "");
   EXPECT_EQ(role("10.3.0.10"), "");
   EXPECT_EQ(role("10.3.0.20"), "server");
+}
+
+// The bench's conn.log generator: by default nearly every connection is a device's first
+// contact with its host; with usual_share 0.9 devices mostly repeat their eight usual hosts.
+// usual_share 0 writes exactly the default file (the bench's numbers stay comparable).
+TEST(Replay, BenchConnLogDevicesRepeatTheirUsualHostsWhenAsked) {
+  TempDir tmp;
+  const std::string first = tmp.path() + "/first.log", same = tmp.path() + "/same.log",
+                    usual = tmp.path() + "/usual.log";
+  ASSERT_TRUE(pipeline::WriteBenchConnLog(first, "", 20000, 200, 20000).ok());
+  ASSERT_TRUE(pipeline::WriteBenchConnLog(same, "", 20000, 200, 20000, 7, 0).ok());
+  ASSERT_TRUE(pipeline::WriteBenchConnLog(usual, "", 20000, 200, 20000, 7, 0.9).ok());
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(read(first), read(same));
+  // Distinct (device, host) pairs among the records.
+  size_t short_lines = 0;
+  auto pairs = [&](const std::string& path, size_t* records) -> size_t {
+    std::istringstream in(read(path));
+    std::set<std::string> seen;
+    std::string line;
+    *records = 0;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::vector<std::string> f;
+      std::istringstream cols(line);
+      for (std::string c; std::getline(cols, c, '\t');) f.push_back(c);
+      if (f.size() <= 4) {
+        ++short_lines;
+        continue;
+      }
+      seen.insert(f[2] + " " + f[4]);
+      ++*records;
+    }
+    return seen.size();
+  };
+  size_t n_first = 0, n_usual = 0;
+  const size_t p_first = pairs(first, &n_first), p_usual = pairs(usual, &n_usual);
+  EXPECT_EQ(short_lines, 0u);
+  ASSERT_EQ(n_first, 20000u);
+  ASSERT_EQ(n_usual, 20000u);
+  EXPECT_GT(p_first, n_first * 9 / 10);  // nearly all first contacts
+  EXPECT_LT(p_usual, n_usual / 4);       // 200 devices x 8 usual hosts, and the other 10 %
 }
 
 TEST(Replay, MissingInputOrBadConfigIsTheOnlyFailure) {

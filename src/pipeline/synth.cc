@@ -6,6 +6,8 @@
 #include <map>
 #include <vector>
 
+#include "core/hash.h"
+
 namespace vigil::pipeline {
 namespace {
 
@@ -428,7 +430,7 @@ void BenchCloudTrail(size_t records, std::string* doc, std::string* lines) {
 }
 
 Status WriteBenchConnLog(const std::string& tsv_path, const std::string& json_path, uint64_t records,
-                         uint32_t devices, uint32_t externals, uint64_t seed) {
+                         uint32_t devices, uint32_t externals, uint64_t seed, double usual_share) {
   Rng rng(seed);
   std::FILE* tsv = tsv_path.empty() ? nullptr : std::fopen(tsv_path.c_str(), "wb");
   std::FILE* json = json_path.empty() ? nullptr : std::fopen(json_path.c_str(), "wb");
@@ -448,6 +450,10 @@ Status WriteBenchConnLog(const std::string& tsv_path, const std::string& json_pa
     // Zipf-ish popularity: half the traffic to 1% of hosts.
     uint32_t ext = rng.Below(2) ? static_cast<uint32_t>(rng.Below(std::max<uint32_t>(1, externals / 100)))
                                 : static_cast<uint32_t>(rng.Below(externals));
+    if (usual_share > 0 && rng.Uniform() < usual_share) {  // one of the device's eight usual hosts
+      const uint64_t k = MixHash(dev, rng.Below(8));
+      ext = static_cast<uint32_t>(k % std::max<uint32_t>(1, externals));
+    }
     char o[32], r[32], uid[24];
     std::snprintf(o, sizeof o, "10.%u.%u.%u", (dev >> 16) & 255, (dev >> 8) & 255, (dev & 255));
     std::snprintf(r, sizeof r, "%u.%u.%u.%u", 11 + (ext >> 24) % 200, (ext >> 16) & 255, (ext >> 8) & 255, ext & 255);

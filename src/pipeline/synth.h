@@ -39,8 +39,13 @@ void BenchCloudTrail(size_t records, std::string* doc, std::string* lines);
 
 // Writes a conn.log of `records` connections among `devices` internal devices and
 // `externals` external hosts, in Zeek TSV (tsv_path) and Zeek JSON (json_path; either may
-// be empty). For throughput benchmarks.
+// be empty). For throughput benchmarks. With usual_share = 0 each connection's two ends
+// are drawn independently (half the connections to 1 % of the hosts), so nearly every one
+// is a device's first contact with its host: the network models' insert path. With
+// usual_share > 0, that share of a device's connections goes to one of its own eight
+// usual hosts (fixed per device), as real devices mostly repeat their peers.
 Status WriteBenchConnLog(const std::string& tsv_path, const std::string& json_path, uint64_t records,
-                         uint32_t devices, uint32_t externals, uint64_t seed = 7);
+                         uint32_t devices, uint32_t externals, uint64_t seed = 7,
+                         double usual_share = 0);
 
 }  // namespace vigil::pipeline
