@@ -165,6 +165,33 @@ TEST(Replay, StatsSayWhereTheCpuWentThreadByThread) {
   }
 }
 
+// engine.profile_steps: --stats says how many cycles an event spent in each step of the
+// engine thread, in the model side's passes and in each model that watched it; off (the
+// default), the stats carry no profile.
+TEST(Replay, ProfileStepsSaysWhereAnEventsCyclesWent) {
+  TempDir tmp;
+  WriteFile(tmp.path() + "/profile.yaml", "engine:\n  profile_steps: true\n");
+  const std::string input = std::string(VIGIL_SOURCE_DIR) + "/tests/data/zeek/conn_008.log";
+  auto r = RunVigil("replay --quiet --config " + tmp.path() + "/profile.yaml --state " +
+                    tmp.path() + "/on --stats " + tmp.path() + "/on.json " + input);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto s = Stats(tmp.path() + "/on.json");
+  ASSERT_TRUE(s.contains("cycles_per_event")) << s.dump();
+  const auto& c = s["cycles_per_event"];
+  EXPECT_EQ(c["events"].get<uint64_t>(), s["events"].get<uint64_t>()) << c.dump();
+  for (const char* step : {"enrich", "network_stats", "entities", "event_log", "to_models"})
+    EXPECT_GT(c["engine"][step].get<double>(), 0.0) << step << ": " << c.dump();
+  for (const char* step : {"prefetch_stage0", "prefetch_stage1", "observe"})
+    EXPECT_GT(c["model_side"][step].get<double>(), 0.0) << step << ": " << c.dump();
+  for (const char* model : {"network/rare-external-destination", "network/beaconing"})
+    EXPECT_GT(c["models"][model].get<double>(), 0.0) << model << ": " << c.dump();
+
+  r = RunVigil("replay --quiet --state " + tmp.path() + "/off --stats " + tmp.path() +
+               "/off.json " + input);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(Stats(tmp.path() + "/off.json").contains("cycles_per_event"));
+}
+
 // A line over the cap that starts near the top of the file, several read chunks long, plain
 // and gzip: the reader holds more than a chunk after the first decode and must read on
 // rather than take the held bytes for the end of the file. (It used to stop there and drop

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <future>
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -13,6 +14,10 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 #include "detect/network_stats.h"
 #include "learn/novelty.h"
@@ -49,7 +54,36 @@ struct Engine::ModelOutput {
 // What a model sees while it runs: the clock and network facts of the item at hand, and
 // where its outputs go. One lane per model thread (lane 0 also serves inline); a model
 // always runs in the same lane.
+namespace {
+// The cycle counter engine.profile_steps reads: the time-stamp counter where there is one.
+uint64_t Cycles() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#else
+  return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+// engine.profile_steps: adds the cycles since the previous lap to a counter, when on.
+class StepClock {
+ public:
+  explicit StepClock(bool on) : on_(on), last_(on ? Cycles() : 0) {}
+  void Lap(uint64_t& into) {
+    if (!on_) return;
+    const uint64_t now = Cycles();
+    into += now - last_;
+    last_ = now;
+  }
+
+ private:
+  bool on_;
+  uint64_t last_;
+};
+}  // namespace
+
 struct Engine::Lane {
+  uint64_t stage_cycles[2] = {0, 0};  // engine.profile_steps: the prefetch passes
+  uint64_t observe_cycles = 0;        // and observing (ticks included)
   Micros now = INT64_MIN;
   Micros history_start = INT64_MIN;
   const detect::NetworkView* net = nullptr;
@@ -122,6 +156,7 @@ class Engine::Models {
       models_.push_back(std::move(m));
       contexts_.push_back(std::move(ctx));
     }
+    model_cycles_.assign(models_.size(), 0);
     // Models take turns by catalogue order (by name), which puts the network models that
     // cost the most (beaconing, rare-external-destination) in different lanes of two.
     for (size_t i = 0; i < models_.size(); ++i) contexts_[i]->set_lane(&lanes_[i % lanes_.size()]);
@@ -159,6 +194,8 @@ class Engine::Models {
     Lane& l = lanes_[lane];
     const auto& by_kind = lane_by_kind_[lane];
     const auto& prefetching = prefetch_by_kind_[lane];
+    const bool profile = profile_;
+    StepClock clock(profile);
     for (size_t group = 0; group < used; group += kPrefetchGroup) {
       const size_t group_end = std::min(used, group + kPrefetchGroup);
       for (int stage = 0; stage < 2; ++stage) {
@@ -166,19 +203,42 @@ class Engine::Models {
           if (const Event* e = items[i].event)
             for (size_t m : prefetching[static_cast<int>(e->kind)]) models_[m]->Prefetch(*e, stage);
         }
+        clock.Lap(l.stage_cycles[stage]);
       }
       for (size_t i = group; i < group_end; ++i) {
         const ModelItem& item = items[i];
         Point(l, item, &item.facts, out, static_cast<uint32_t>(i));
         if (item.event) {
           const Event& e = *item.event;
-          for (size_t m : by_kind[static_cast<int>(e.kind)]) models_[m]->Observe(e, *contexts_[m]);
+          for (size_t m : by_kind[static_cast<int>(e.kind)]) {
+            if (!profile) {
+              models_[m]->Observe(e, *contexts_[m]);
+              continue;
+            }
+            const uint64_t start = Cycles();
+            models_[m]->Observe(e, *contexts_[m]);
+            model_cycles_[m] += Cycles() - start;
+          }
         } else {
-          for (size_t m = lane; m < models_.size(); m += lanes_.size()) models_[m]->Tick(*contexts_[m], item.final);
+          for (size_t m = lane; m < models_.size(); m += lanes_.size())
+            models_[m]->Tick(*contexts_[m], item.final);
           if (lane == 0) AdvanceMark(item, out, static_cast<uint32_t>(i));
         }
       }
+      clock.Lap(l.observe_cycles);
     }
+  }
+
+  // engine.profile_steps: the model side's cycles, added into `p`.
+  void set_profile(bool on) { profile_ = on; }
+  void AddProfile(StepProfile& p) const {
+    for (const Lane& l : lanes_) {
+      p.prefetch_stage0 += l.stage_cycles[0];
+      p.prefetch_stage1 += l.stage_cycles[1];
+      p.observe += l.observe_cycles;
+    }
+    for (size_t m = 0; m < models_.size(); ++m)
+      if (model_cycles_[m]) p.by_model.emplace_back(models_[m]->info().name, model_cycles_[m]);
   }
 
   const detect::ModelInfo& info(size_t i) const { return models_[i]->info(); }
@@ -240,6 +300,9 @@ class Engine::Models {
   // Events whose misses a prefetch pass overlaps: enough to keep the core's outstanding
   // misses busy, few enough that what they fetch is still in L1/L2 when observed.
   static constexpr size_t kPrefetchGroup = 32;
+  bool profile_ = false;
+  std::vector<uint64_t>
+      model_cycles_;  // engine.profile_steps: each model's Observe (its lane's thread)
 };
 
 // The model threads: take batches of items from the engine thread, run them through the
@@ -461,7 +524,10 @@ Engine::Engine(const config::Config& cfg, EngineOutputs outputs, std::string dea
   // decoded on a thread per stream, a few chunks ahead of the engine (Stream; follow mode
   // reads on the engine's thread).
   decode_ahead_ = cfg.GetBool("engine.decode_ahead");
-  models_ = std::make_unique<Models>(cfg, learning_period_, &network_, static_cast<size_t>(std::max(model_threads_, 1)));
+  profile_steps_ = cfg.GetBool("engine.profile_steps");
+  models_ = std::make_unique<Models>(cfg, learning_period_, &network_,
+                                     static_cast<size_t>(std::max(model_threads_, 1)));
+  models_->set_profile(profile_steps_);
   inline_item_ = std::make_unique<ModelItem>();
   inline_outputs_ = std::make_unique<std::vector<ModelOutput>>();
   YAML::Node allow = cfg.Node("allow");
@@ -734,8 +800,11 @@ void Engine::Process(Event& e) {
     next_tick_ += tick_interval_;
     if (now_ - next_tick_ > 1000 * tick_interval_) next_tick_ = now_;  // a jump in time
   }
+  StepClock clock(profile_steps_);
   enricher_.Enrich(e);
+  clock.Lap(steps_.enrich);
   network_.Observe(e);
+  clock.Lap(steps_.network_stats);
   EntityState* entity = TouchEntity(e.entity, e.time);
   EntityState* peer = nullptr;
   if (e.peer.type == EntityType::kDevice || e.peer.type == EntityType::kIdentity) {
@@ -749,8 +818,19 @@ void Engine::Process(Event& e) {
     }
   }
   if (e.kind == EventKind::kFlow) LearnRole(e, entity, peer);
+  clock.Lap(steps_.entities);
   if (out_.on_event) out_.on_event(e);
+  clock.Lap(steps_.on_event);
   ToModels(&e, false);
+  clock.Lap(steps_.to_models);
+  if (profile_steps_) ++steps_.events;
+}
+
+Engine::StepProfile Engine::step_profile() {
+  Sync();
+  StepProfile p = steps_;
+  models_->AddProfile(p);
+  return p;
 }
 
 void Engine::Tick(bool final) { ToModels(nullptr, final); }

@@ -126,6 +126,20 @@ class Engine : public RejectSink {
     CpuTally models, decode_ahead, entity_store;
   };
   const ThreadCpu& thread_cpu() const { return cpu_; }
+  // engine.profile_steps: where the events' time went, in cycles (the time-stamp counter on
+  // x86-64: wall cycles, so a step's waits for another thread count), summed over the run.
+  // The engine thread's steps for each event; the model side's two prefetch passes and
+  // its observing, and each model's Observe. For finding where to work; off, it costs a
+  // predictable branch a step.
+  struct StepProfile {
+    uint64_t events = 0;
+    uint64_t enrich = 0, network_stats = 0, entities = 0, on_event = 0, to_models = 0;
+    uint64_t prefetch_stage0 = 0, prefetch_stage1 = 0, observe = 0;  // every model lane
+    std::vector<std::pair<std::string, uint64_t>> by_model;          // each model's Observe
+  };
+  bool profiling_steps() const { return profile_steps_; }
+  // Waits for the model threads (so call it between Runs).
+  StepProfile step_profile();
   const std::vector<InputFile>& files() const { return files_; }
   Micros now() const { return now_; }
   // Waits for the model threads, so call it between Runs or from on_idle.
@@ -216,6 +230,8 @@ class Engine : public RejectSink {
   bool follow_ = false;
   int model_threads_ = 1;  // engine.model_threads; 0: the models run inline
   bool decode_ahead_ = true;  // engine.decode_ahead
+  bool profile_steps_ = false;  // engine.profile_steps
+  StepProfile steps_;          // the engine thread's part
   uint64_t submitted_seq_ = 0;  // events handed to the models so far
   std::unique_ptr<ModelItem> inline_item_;
   std::unique_ptr<std::vector<ModelOutput>> inline_outputs_;

@@ -317,9 +317,30 @@ nlohmann::json Session::StatsJson() const {
                         {"event_log", round(event_log_ ? event_log_->cpu_seconds() : 0)},
                         {"decode_ahead", round(t.decode_ahead.seconds())},
                         {"entity_store", round(t.entity_store.seconds())}};
+    // engine.profile_steps: cycles an event, by step.
+    if (engine_->profiling_steps()) {
+      const Engine::StepProfile p = engine_->step_profile();
+      const double n = static_cast<double>(std::max<uint64_t>(p.events, 1));
+      auto per = [n](uint64_t c) { return std::round(static_cast<double>(c) / n); };
+      nlohmann::json models = nlohmann::json::object();
+      for (const auto& [name, c] : p.by_model) models[name] = per(c);
+      j["cycles_per_event"] = {{"events", p.events},
+                               {"engine",
+                                {{"enrich", per(p.enrich)},
+                                 {"network_stats", per(p.network_stats)},
+                                 {"entities", per(p.entities)},
+                                 {"event_log", per(p.on_event)},
+                                 {"to_models", per(p.to_models)}}},
+                               {"model_side",
+                                {{"prefetch_stage0", per(p.prefetch_stage0)},
+                                 {"prefetch_stage1", per(p.prefetch_stage1)},
+                                 {"observe", per(p.observe)}}},
+                               {"models", models}};
+    }
   }
   j["inputs"] = nlohmann::json::array();
-  for (const auto& f : engine_->files()) j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
+  for (const auto& f : engine_->files())
+    j["inputs"].push_back({{"path", f.path}, {"format", f.format}});
   // Events by format, from the engine's per-file accounting.
   return j;
 }
