@@ -3,7 +3,8 @@
 // Network-wide rarity ("how many devices have talked to this external host?") only needs
 // exact answers for small numbers: whether 0, 1, 2 or 3 devices did matters; whether 40 or
 // 400 did does not. So each key keeps up to kCap 32-bit source fingerprints inline and
-// saturates at kCap: 36 bytes a key, no allocation.
+// saturates at kCap: 36 bytes a key at the default cap of 8, no allocation. A smaller cap
+// serves a question that stops earlier (the engine's "server" role needs 3 clients).
 #pragma once
 
 #include <algorithm>
@@ -13,9 +14,10 @@
 
 namespace vigil::learn {
 
-class SmallDistinct {
+template <uint32_t Cap>
+class BasicSmallDistinct {
  public:
-  static constexpr uint32_t kCap = 8;
+  static constexpr uint32_t kCap = Cap;
 
   // Adds a source fingerprint; returns true when it was not counted before.
   bool Add(uint32_t source) {
@@ -54,5 +56,7 @@ class SmallDistinct {
   uint32_t ids_[kCap] = {};
   uint32_t n_ = 0;
 };
+
+using SmallDistinct = BasicSmallDistinct<8>;
 
 }  // namespace vigil::learn

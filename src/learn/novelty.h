@@ -22,7 +22,8 @@
 // 16-byte (value, count) slots, open addressing with linear probing, at most 3/4 full,
 // and a slot with count 0 is empty. A look-up reads one cache line where a Swiss table
 // reads two (its control bytes, then the slot), so Prefetch can fetch all of it (a Swiss
-// table's prefetch fetches the control bytes only). A model holds one set per entity and
+// table's prefetch fetches the control bytes and the group's first slot, which is where
+// the value is only by chance). A model holds one set per entity and
 // touches one per event, mostly a small one (a device's few external peers, a server's
 // handful of user agents) far from the last: its miss is the one this hides.
 #pragma once

@@ -51,9 +51,6 @@ struct Engine::ModelOutput {
   detect::Breach breach;
 };
 
-// What a model sees while it runs: the clock and network facts of the item at hand, and
-// where its outputs go. One lane per model thread (lane 0 also serves inline); a model
-// always runs in the same lane.
 namespace {
 // The cycle counter engine.profile_steps reads: the time-stamp counter where there is one.
 uint64_t Cycles() {
@@ -81,6 +78,9 @@ class StepClock {
 };
 }  // namespace
 
+// What a model sees while it runs: the clock and network facts of the item at hand, and
+// where its outputs go. One lane per model thread (lane 0 also serves inline); a model
+// always runs in the same lane.
 struct Engine::Lane {
   uint64_t stage_cycles[2] = {0, 0};  // engine.profile_steps: the prefetch passes
   uint64_t observe_cycles = 0;        // and observing (ticks included)
@@ -759,7 +759,7 @@ void Engine::LearnRole(const Event& e, EntityState* entity, EntityState* peer) {
     if (entity) bump(entity->started);
     if (e.resp_internal && peer && answered) {
       bump(peer->served_internal);
-      peer->AddClient(detect::DeviceFingerprint(e.net.orig_h));
+      peer->internal_clients.Add(detect::DeviceFingerprint(e.net.orig_h));
     }
   } else if (e.resp_internal && entity && answered) {
     bump(entity->served_external);
@@ -774,7 +774,7 @@ void Engine::LearnRole(const Event& e, EntityState* entity, EntityState* peer) {
 std::string Engine::RoleOf(const EntityState& s) {
   if (s.type != EntityType::kDevice) return "";
   if (s.served_external >= 20) return "internet-facing";
-  if (s.served_internal >= 20 && s.n_clients >= EntityState::kClientsForServer) return "server";
+  if (s.served_internal >= 20 && s.internal_clients.saturated()) return "server";
   if (s.started >= 20 && static_cast<uint64_t>(s.served_internal + s.served_external) * 20 <= s.started)
     return "workstation";
   return "";
@@ -1097,7 +1097,8 @@ std::vector<store::RejectCount> Engine::TakeRejectCounts() {
 
 size_t Engine::ModelMemoryUsage() {
   Sync();
-  return network_.MemoryUsage() + models_->MemoryUsage() + entities_.capacity() * (sizeof(std::string) + sizeof(EntityState) + 1);
+  return network_.MemoryUsage() + models_->MemoryUsage() +
+         entities_.capacity() * (sizeof(std::string) + sizeof(EntityState) + 1);
 }
 
 }  // namespace vigil::pipeline

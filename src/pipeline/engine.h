@@ -47,6 +47,7 @@
 #include "detect/model.h"
 #include "detect/network_stats.h"
 #include "enrich/enricher.h"
+#include "learn/distinct.h"
 #include "pipeline/input.h"
 #include "store/store.h"
 
@@ -168,18 +169,10 @@ class Engine : public RejectSink {
     uint32_t started = 0;
     uint32_t served_external = 0;
     uint32_t served_internal = 0;
-    static constexpr uint8_t kClientsForServer = 3;
-    uint32_t clients[kClientsForServer] = {};  // fingerprints of the first internal clients
-    uint8_t n_clients = 0;
+    learn::BasicSmallDistinct<3> internal_clients;  // as many as the server role needs
     EntityType type = EntityType::kNone;
     bool dirty = false;
     std::unique_ptr<std::string> name;  // null until a record names the entity
-
-    void AddClient(uint32_t fingerprint) {
-      for (uint8_t i = 0; i < n_clients; ++i)
-        if (clients[i] == fingerprint) return;
-      if (n_clients < kClientsForServer) clients[n_clients++] = fingerprint;
-    }
   };
   void Process(Event& e);
   EntityState* TouchEntity(const EntityRef& ref, Micros t);
