@@ -137,11 +137,36 @@ DROP INDEX IF EXISTS entities_type;
 CREATE INDEX entities_other_types ON entities(type, id) WHERE type <> 'device';
 )sql";
 
+// Migration 5: entities keyed by id alone (WITHOUT ROWID). With a rowid, a row lived in
+// the rowid table and its id again in the primary key's index, so storing an entity wrote
+// two B-trees and finding one by id read two; now the row sits in the id's own B-tree.
+// Rows are about 150 bytes, well inside what SQLite advises for such tables.
+constexpr std::string_view kSqliteV5 = R"sql(
+CREATE TABLE entities_by_id (
+  id TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  addresses TEXT NOT NULL DEFAULT '[]',
+  names TEXT NOT NULL DEFAULT '[]',
+  first_seen INTEGER NOT NULL DEFAULT 0,
+  last_seen INTEGER NOT NULL DEFAULT 0,
+  role TEXT NOT NULL DEFAULT '',
+  tags TEXT NOT NULL DEFAULT '[]',
+  events INTEGER NOT NULL DEFAULT 0,
+  facts TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+INSERT INTO entities_by_id SELECT id, type, name, addresses, names, first_seen, last_seen, role, tags, events, facts FROM entities;
+DROP TABLE entities;
+ALTER TABLE entities_by_id RENAME TO entities;
+CREATE INDEX entities_other_types ON entities(type, id) WHERE type <> 'device';
+)sql";
+
 constexpr Migration kSqliteMigrations[] = {
     {1, "initial schema", kSqliteV1},
     {2, "event log", kSqliteV2},
     {kEventFilesVersion, "event log in segment files", kSqliteV3},
     {4, "type index without devices", kSqliteV4},
+    {5, "entities without rowid", kSqliteV5},
 };
 
 // How long a writer waits for another process's lock before giving up (kUnavailable).

@@ -1277,6 +1277,67 @@ TEST_F(SqliteStoreTest, TheTypeIndexLeavesDevicesOutAndServesTheOtherTypes) {
             std::string::npos);
 }
 
+// A store from before migration 5 keeps every entity, field by field, in a table keyed by
+// id alone (WITHOUT ROWID), with the type index; an entity stored again still merges.
+TEST_F(SqliteStoreTest, EntitiesMoveToATableKeyedByIdAloneKeepingEveryField) {
+  const auto all = SqliteMigrations();
+  ASSERT_GE(all.size(), 5u);
+  EntityRecord server = Entity("10.0.0.5");
+  server.name = "files.corp";
+  server.addresses = {"10.0.0.5"};
+  server.names = {"files.corp", "files"};
+  server.first_seen = 1000;
+  server.last_seen = 5000;
+  server.role = "server";
+  server.tags = {"crown-jewel"};
+  server.events = 42;
+  server.facts = {{"os", "linux"}};
+  EntityRecord user = Entity("alice@corp");
+  user.type = "identity";
+  {
+    auto v4 = OpenSqliteStoreWith(backend_.dir(), all.subspan(0, 4));
+    ASSERT_TRUE(v4.ok()) << v4.status().ToString();
+    ASSERT_TRUE((*v4)->UpsertEntities({server, user}).ok());
+    EXPECT_EQ(backend_.RawQuery("SELECT sql FROM sqlite_master WHERE name = 'entities'")
+                  .find("WITHOUT ROWID"),
+              std::string::npos);
+  }
+  auto s = OpenSqliteStore(backend_.dir());
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_NE(backend_.RawQuery("SELECT sql FROM sqlite_master WHERE name = 'entities'")
+                .find("WITHOUT ROWID"),
+            std::string::npos);
+  EXPECT_EQ(
+      backend_.RawQuery("SELECT count(*) FROM sqlite_master WHERE name = 'entities_other_types'"),
+      "1");
+  const EntityRecord got = GetEntityOrDie(**s, "10.0.0.5");
+  EXPECT_EQ(got.type, "device");
+  EXPECT_EQ(got.name, "files.corp");
+  EXPECT_EQ(got.addresses, server.addresses);
+  EXPECT_EQ(got.names, server.names);
+  EXPECT_EQ(got.first_seen, 1000);
+  EXPECT_EQ(got.last_seen, 5000);
+  EXPECT_EQ(got.role, "server");
+  EXPECT_EQ(got.tags, server.tags);
+  EXPECT_EQ(got.events, 42u);
+  EXPECT_EQ(got.facts, server.facts);
+  auto identities = (*s)->ListEntities("identity", 0, 0);
+  ASSERT_TRUE(identities.ok());
+  ASSERT_EQ(identities->size(), 1u);
+  EXPECT_EQ((*identities)[0].id, "alice@corp");
+
+  EntityRecord again = Entity("10.0.0.5");
+  again.first_seen = 500;
+  again.last_seen = 9000;
+  again.events = 8;
+  ASSERT_TRUE((*s)->UpsertEntities({again}).ok());
+  const EntityRecord merged = GetEntityOrDie(**s, "10.0.0.5");
+  EXPECT_EQ(merged.first_seen, 500);
+  EXPECT_EQ(merged.last_seen, 9000);
+  EXPECT_EQ(merged.events, 50u);
+  EXPECT_EQ(merged.name, "files.corp");
+}
+
 TEST_F(SqliteStoreTest, MissingStateDirectoryIsCreated) {
   std::string nested = backend_.dir() + "/a/b/c";
   ASSERT_FALSE(std::filesystem::exists(nested));
