@@ -192,6 +192,46 @@ TEST(Replay, ProfileStepsSaysWhereAnEventsCyclesWent) {
   EXPECT_FALSE(Stats(tmp.path() + "/off.json").contains("cycles_per_event"));
 }
 
+// --stats says what the learned state holds in memory, by part: the entity table,
+// NetworkStats and each model. The parts add up to the total, and the models that keep
+// per-device tables hold more for a network of many devices than for one of a few.
+TEST(Replay, StatsSayWhatTheLearnedStateHoldsByPart) {
+  TempDir tmp;
+  auto state_memory = [&](int devices) {
+    std::string text = kConnHeader;
+    for (int d = 0; d < devices; ++d) {
+      const std::string device =
+          "10.1." + std::to_string(d / 250) + "." + std::to_string(d % 250 + 1);
+      for (int k = 0; k < 4; ++k)
+        text += ConnLine(1700000000 + d * 4 + k, device,
+                         "198.51." + std::to_string(d % 200) + "." + std::to_string(k + 1), 443);
+    }
+    const std::string dir = tmp.path() + "/n" + std::to_string(devices);
+    WriteFile(dir + ".log", text);
+    auto r = RunVigil("replay --quiet --state " + dir + " --stats " + dir +
+                      ".json zeek-tsv:" + dir + ".log");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return Stats(dir + ".json").value("state_memory_bytes", nlohmann::json::object());
+  };
+  const auto few = state_memory(5);
+  const auto many = state_memory(2000);
+  for (const auto* m : {&few, &many}) {
+    ASSERT_TRUE(m->contains("total")) << m->dump();
+    uint64_t sum = (*m)["entities"].get<uint64_t>() + (*m)["network_stats"].get<uint64_t>();
+    for (const auto& [name, bytes] : (*m)["models"].items()) sum += bytes.get<uint64_t>();
+    EXPECT_EQ((*m)["total"].get<uint64_t>(), sum) << m->dump();
+  }
+  EXPECT_GT(many["entities"].get<uint64_t>(), few["entities"].get<uint64_t>()) << many.dump();
+  EXPECT_GT(many["network_stats"].get<uint64_t>(), few["network_stats"].get<uint64_t>())
+      << many.dump();
+  for (const char* model : {"network/rare-external-destination", "network/beaconing"}) {
+    ASSERT_TRUE(many["models"].contains(model)) << many.dump();
+    EXPECT_GT(many["models"][model].get<uint64_t>(),
+              few["models"].value(model, uint64_t{0}) + 2000 * 16)
+        << model << ": " << many.dump();
+  }
+}
+
 // A line over the cap that starts near the top of the file, several read chunks long, plain
 // and gzip: the reader holds more than a chunk after the first decode and must read on
 // rather than take the held bytes for the end of the file. (It used to stop there and drop

@@ -267,10 +267,8 @@ class Engine::Models {
     }
     return r.ok() ? Status::Ok() : Corrupt("checkpoint model section is truncated");
   }
-  size_t MemoryUsage() const {
-    size_t s = 0;
-    for (const auto& m : models_) s += m->MemoryUsage();
-    return s;
+  void AddMemoryUsage(MemoryUse& u) const {
+    for (const auto& m : models_) u.by_model.emplace_back(m->info().name, m->MemoryUsage());
   }
 
  private:
@@ -1095,10 +1093,19 @@ std::vector<store::RejectCount> Engine::TakeRejectCounts() {
   return out;
 }
 
-size_t Engine::ModelMemoryUsage() {
+size_t Engine::MemoryUse::total() const {
+  size_t t = entities + network_stats;
+  for (const auto& [name, bytes] : by_model) t += bytes;
+  return t;
+}
+
+Engine::MemoryUse Engine::MemoryUsage() {
   Sync();
-  return network_.MemoryUsage() + models_->MemoryUsage() +
-         entities_.capacity() * (sizeof(std::string) + sizeof(EntityState) + 1);
+  MemoryUse u;
+  u.entities = entities_.capacity() * (sizeof(std::string) + sizeof(EntityState) + 1);
+  u.network_stats = network_.MemoryUsage();
+  models_->AddMemoryUsage(u);
+  return u;
 }
 
 }  // namespace vigil::pipeline

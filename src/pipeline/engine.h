@@ -143,8 +143,18 @@ class Engine : public RejectSink {
   StepProfile step_profile();
   const std::vector<InputFile>& files() const { return files_; }
   Micros now() const { return now_; }
-  // Waits for the model threads, so call it between Runs or from on_idle.
-  size_t ModelMemoryUsage();
+  // What the learned state holds in memory, by part (each part's own estimate: its tables'
+  // capacities times their slot sizes, not the allocator's overhead). Waits for the model
+  // threads, so call it between Runs or from on_idle.
+  struct MemoryUse {
+    // The entity table's slots (a name kept beside an id is not counted).
+    size_t entities = 0;
+    // NetworkStats: the per-endpoint statistics every network model reads.
+    size_t network_stats = 0;
+    std::vector<std::pair<std::string, size_t>> by_model;  // each model's state
+    size_t total() const;
+  };
+  MemoryUse MemoryUsage();
 
   // RejectSink
   void OnReject(const InputFile& file, const ingest::Reject& r) override;

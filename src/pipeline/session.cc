@@ -317,6 +317,15 @@ nlohmann::json Session::StatsJson() const {
                         {"event_log", round(event_log_ ? event_log_->cpu_seconds() : 0)},
                         {"decode_ahead", round(t.decode_ahead.seconds())},
                         {"entity_store", round(t.entity_store.seconds())}};
+    // What the learned state holds, by part: which model to look at when memory grows.
+    const Engine::MemoryUse mem = engine_->MemoryUsage();
+    nlohmann::json by_model = nlohmann::json::object();
+    for (const auto& [name, bytes] : mem.by_model)
+      if (bytes) by_model[name] = bytes;
+    j["state_memory_bytes"] = {{"total", mem.total()},
+                               {"entities", mem.entities},
+                               {"network_stats", mem.network_stats},
+                               {"models", by_model}};
     // engine.profile_steps: cycles an event, by step.
     if (engine_->profiling_steps()) {
       const Engine::StepProfile p = engine_->step_profile();
