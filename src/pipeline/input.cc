@@ -216,7 +216,8 @@ bool Stream::Produce(Produced& out) {
     if (!source_ && !OpenNext(out)) break;
     const uint32_t file = files_[static_cast<size_t>(current_)];
     const bool whole = decoder_->needs_whole_document();
-    size_t want = whole ? ingest::kMaxDocumentBytes : kChunkBytes;
+    const size_t read_size = chunk_bytes();
+    size_t want = whole ? ingest::kMaxDocumentBytes : read_size;
     size_t got = 0;
     bool read = false;  // whether this round asked the source for bytes
     if (pending_.size() < want || stalled_) {
@@ -226,10 +227,10 @@ bool Stream::Produce(Produced& out) {
       // tipped a full read over), each buffer had twice the capacity it used, and with huge
       // pages a buffer's whole capacity is resident: CloudTrail keeps about a dozen chunks
       // in flight.
-      if (!whole && pending_.capacity() < pending_.size() + kChunkBytes + ingest::kReadPadding)
-        pending_.reserve(std::max(pending_.size(), kChunkTailRoom) + kChunkBytes +
+      if (!whole && pending_.capacity() < pending_.size() + read_size + ingest::kReadPadding)
+        pending_.reserve(std::max(pending_.size(), kChunkTailRoom) + read_size +
                          ingest::kReadPadding);
-      got = source_->Read(pending_, whole ? want - pending_.size() : kChunkBytes);
+      got = source_->Read(pending_, whole ? want - pending_.size() : read_size);
       if (whole) {
         while (got > 0 && pending_.size() < want) got = source_->Read(pending_, want - pending_.size());
       }

@@ -13,6 +13,7 @@
 // every event decoded from it (and every chunk before it) has been popped.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -33,10 +34,19 @@
 
 namespace vigil::pipeline {
 
-// Bytes read per chunk. A chunk's events (680 bytes each, several per 100-200 byte record)
-// are held until the model threads are done with them: 1 MiB keeps a replay's chunks to
-// tens of MB where 4 MiB held about 80 MB, at no cost in speed.
+// Bytes read per chunk, at most. A chunk's events (680 bytes each, several per 100-200 byte
+// record) are held until the model threads are done with them: 1 MiB keeps a replay's
+// chunks to tens of MB where 4 MiB held about 80 MB, at no cost in speed.
 inline constexpr size_t kChunkBytes = 1u << 20;
+// A chunk is sized to hold about this many records (from the input bytes a record took in
+// the last chunk), between kMinChunkBytes and kChunkBytes. The engine thread decodes a
+// chunk and then processes its events: 1,024 events are about 700 KB, which the core's
+// 1 MiB L2 cache still holds when the engine comes back to them; a megabyte of 137-byte
+// Zeek lines decoded into 5 MB of events that came back from L3. Kilobyte records
+// (CloudTrail) still read a megabyte at a time, so a decode-ahead thread's hand-off per
+// chunk stays rare.
+inline constexpr size_t kChunkRecords = 1024;
+inline constexpr size_t kMinChunkBytes = 64u << 10;
 // Room a read buffer keeps for the unconsumed start of a record left from the last chunk
 // (records are usually far shorter; a longer one grows its buffer).
 inline constexpr size_t kChunkTailRoom = 64u << 10;
@@ -222,6 +232,10 @@ class Stream {
   uint32_t resume_file_ = UINT32_MAX;
   std::string resume_header_;  // the header lines shown to a decoder on resume
   size_t bytes_per_event_ = 128;  // input bytes per event in the last chunk decoded
+  // Bytes the next read asks for: kChunkRecords records' worth (see kChunkRecords).
+  size_t chunk_bytes() const {
+    return std::clamp(bytes_per_event_ * kChunkRecords, kMinChunkBytes, kChunkBytes);
+  }
   // (The read side ends here; what follows is the engine's side.)
 
   // Held events (sorted by time) with the chunks they point into.
