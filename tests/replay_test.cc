@@ -587,7 +587,7 @@ TEST_F(DemoReplay, TheEventLogHoldsEveryBreachsEventsAndThePeersFromBefore) {
   auto st = store::OpenSqliteStore(dir_->path() + "/state");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   store::Store& s = **st;
-  size_t checked = 0;
+  size_t checked = 0, flows = 0;
   for (const auto& b : breaches_) {
     if (b["entity"]["type"] != "device" || b["events"].empty()) continue;
     const auto& ev = b["events"][0];
@@ -600,13 +600,32 @@ TEST_F(DemoReplay, TheEventLogHoldsEveryBreachsEventsAndThePeersFromBefore) {
     auto events = s.QueryEvents(q);
     ASSERT_TRUE(events.ok()) << events.status().ToString();
     bool found = false;
-    for (const auto& e : *events)
-      found |= e.offset == ev["offset"].get<uint64_t>() && e.line == ev["line"].get<uint64_t>() &&
-               e.input == ev["input"].get<std::string>() && e.kind == ev["kind"].get<std::string>();
+    for (const auto& e : *events) {
+      if (e.offset != ev["offset"].get<uint64_t>() || e.line != ev["line"].get<uint64_t>() ||
+          e.input != ev["input"].get<std::string>() || e.kind != ev["kind"].get<std::string>())
+        continue;
+      found = true;
+      // The log's summary (a flow's stored packed, made text when read) is the breach's.
+      EXPECT_EQ(e.summary, ev["summary"].get<std::string>()) << b.dump();
+      flows += e.kind == "flow";
+    }
     EXPECT_TRUE(found) << b.dump();
     ++checked;
   }
   EXPECT_GE(checked, 3u);
+  EXPECT_GE(flows, 1u);
+  // A search finds flows by their summary's text.
+  store::EventQuery by_text;
+  by_text.entity = "10.20.5.21";
+  by_text.text = " in, S";
+  by_text.limit = 0;
+  auto found_by_text = s.QueryEvents(by_text);
+  ASSERT_TRUE(found_by_text.ok()) << found_by_text.status().ToString();
+  EXPECT_FALSE(found_by_text->empty());
+  for (const auto& e : *found_by_text) {
+    EXPECT_EQ(e.kind, "flow");
+    EXPECT_NE(e.summary.find(" in, S"), std::string::npos) << e.summary;
+  }
   auto peers = s.Peers("10.20.5.21", attack_, 0);
   ASSERT_TRUE(peers.ok()) << peers.status().ToString();
   EXPECT_FALSE(peers->empty());

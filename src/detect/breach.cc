@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/flow_text.h"
 #include "learn/novelty.h"
 
 namespace vigil::detect {
@@ -26,100 +27,6 @@ namespace {
 void AppendUint(std::string& s, uint64_t v) {
   char buf[24];
   s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-}
-
-// Bounds for AppendInPlace: the most PutHumanBytes writes (20 digits, ".d", a unit), and
-// what PutEndpoints adds to the two address texts (two ports, " -> ", colons, "/proto").
-constexpr size_t kMaxHumanBytes = 32;
-constexpr size_t kEndpointsBesidesAddresses = 32;
-
-char* PutUint(char* p, uint64_t v) { return std::to_chars(p, p + 20, v).ptr; }
-
-char* PutText(char* p, std::string_view t) {
-  std::memcpy(p, t.data(), t.size());
-  return p + t.size();
-}
-
-// "512 B", "1.2 KB", "3.4 MB", "5.6 GB": the count over 1024, 1024^2 or 1024^3 to one
-// decimal, as printf's "%.1f" writes the quotient: rounded to nearest, ties to even. Below
-// 2^53 bytes the quotient is exact in a double, and so is this integer arithmetic; above it
-// (no flow moves 9 PB) the double is rounded first, as before, and to_chars writes it.
-char* PutHumanBytes(char* p, uint64_t b) {
-  if (b < 1024) return PutText(PutUint(p, b), " B");
-  int shift;
-  const char* unit;
-  if (b < (uint64_t{1} << 20)) {
-    shift = 10;
-    unit = " KB";
-  } else if (b < (uint64_t{1} << 30)) {
-    shift = 20;
-    unit = " MB";
-  } else {
-    shift = 30;
-    unit = " GB";
-  }
-  if (b >= (uint64_t{1} << 53)) {
-    const double v = static_cast<double>(b) / static_cast<double>(uint64_t{1} << shift);
-    return PutText(std::to_chars(p, p + 40, v, std::chars_format::fixed, 1).ptr, unit);
-  }
-  const uint64_t tenths_exact = b * 10;  // below 2^57: no overflow
-  uint64_t tenths = tenths_exact >> shift;
-  const uint64_t rest = tenths_exact & ((uint64_t{1} << shift) - 1);
-  const uint64_t half = uint64_t{1} << (shift - 1);
-  if (rest > half || (rest == half && (tenths & 1))) ++tenths;
-  p = PutUint(p, tenths / 10);
-  *p++ = '.';
-  *p++ = static_cast<char>('0' + tenths % 10);
-  return PutText(p, unit);
-}
-
-void AppendHumanBytes(std::string& s, uint64_t b) {
-  char buf[kMaxHumanBytes];
-  s.append(buf, PutHumanBytes(buf, b));
-}
-
-// "10.0.0.5:51234 -> 1.2.3.4:443/tcp"
-char* PutEndpoints(char* p, const NetTuple& n) {
-  p = PutText(p, n.orig_h_text);
-  *p++ = ':';
-  p = PutUint(p, n.orig_p);
-  p = PutText(p, " -> ");
-  p = PutText(p, n.resp_h_text);
-  *p++ = ':';
-  p = PutUint(p, n.resp_p);
-  if (n.proto != Proto::kUnknown) {
-    *p++ = '/';
-    p = PutText(p, ProtoName(n.proto));
-  }
-  return p;
-}
-
-// Appends what `write` writes, at most `bound` bytes: the string grows once, the pieces are
-// copied in without a capacity check each, and it is cut back to what was written.
-template <typename Write>
-void AppendInPlace(std::string& s, size_t bound, Write&& write) {
-  const size_t at = s.size();
-  s.resize(at + bound);
-  char* end = write(s.data() + at);
-  s.resize(static_cast<size_t>(end - s.data()));
-}
-
-void AppendEndpoints(std::string& s, const NetTuple& n) {
-  AppendInPlace(s, n.orig_h_text.size() + n.resp_h_text.size() + kEndpointsBesidesAddresses,
-                [&](char* p) { return PutEndpoints(p, n); });
-}
-
-// A flow's counts and state: " 1.2 KB out, 3.4 KB in, SF".
-void AppendFlowCounts(std::string& s, const FlowBody& f) {
-  AppendInPlace(s, 2 * kMaxHumanBytes + 16 + f.conn_state.size(), [&](char* p) {
-    *p++ = ' ';
-    p = PutHumanBytes(p, f.orig_bytes);
-    p = PutText(p, " out, ");
-    p = PutHumanBytes(p, f.resp_bytes);
-    p = PutText(p, " in");
-    if (!f.conn_state.empty()) p = PutText(PutText(p, ", "), f.conn_state);
-    return p;
-  });
 }
 
 // Appends the pieces in order.
@@ -165,9 +72,11 @@ void AppendEventSummary(std::string& s, const Event& e) {
     return;
   }
   // Network events: the endpoints, then what the body adds.
-  if (e.net.valid) AppendEndpoints(s, e.net);
+  if (e.net.valid)
+    AppendEndpoints(s, e.net.orig_h_text, e.net.orig_p, e.net.resp_h_text, e.net.resp_p,
+                    e.net.proto);
   if (auto* f = e.As<FlowBody>()) {
-    AppendFlowCounts(s, *f);
+    AppendFlowCounts(s, f->orig_bytes, f->resp_bytes, f->conn_state);
   } else if (auto* h = e.As<HttpBody>()) {
     Cat(s, sv(" "), h->method, sv(" "), h->host, h->uri);
     if (!h->user_agent.empty()) Cat(s, sv(" UA '"), h->user_agent.substr(0, 80), sv("'"));

@@ -27,10 +27,17 @@ void EventLog::Add(const Event& e, std::string_view input) {
   if (e.entity.id.empty()) return;
   // The row is packed in place, its summary too: a recycled batch keeps its buffer, so a
   // steady stream of events allocates nothing here.
+  // A flow's summary is packed, and made text when read (store/event_rows.h).
   const auto* f = e.As<FlowBody>();
   batch_.Add(e.time, e.entity.id, e.peer.id, EventKindName(e.kind), e.uid, input, e.pos.line,
-             e.pos.offset, f ? f->orig_bytes + f->resp_bytes : 0,
-             [&e](std::string& out) { detect::AppendEventSummary(out, e); });
+             e.pos.offset, f ? f->orig_bytes + f->resp_bytes : 0, [&e, f](std::string& out) {
+               if (f && e.net.valid &&
+                   store::PackFlowSummary(out, e.net.orig_h_text, e.net.orig_p, e.net.resp_h_text,
+                                          e.net.resp_p, e.net.proto, f->orig_bytes, f->resp_bytes,
+                                          f->conn_state))
+                 return;
+               detect::AppendEventSummary(out, e);
+             });
   if (batch_.size() >= batch_size_) Handover();
 }
 

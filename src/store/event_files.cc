@@ -547,7 +547,7 @@ Result<std::vector<EventRecord>> EventFiles::Query(const EventQuery& q) {
   };
   std::vector<Found> found;
   std::vector<Hit> hits;
-  std::string buf;
+  std::string buf, summary_text;
   for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
     const Segment& s = *it->second;
     if (s.rows == 0 || s.last < lo || s.effective_first() >= hi) continue;
@@ -571,7 +571,8 @@ Result<std::vector<EventRecord>> EventFiles::Query(const EventQuery& q) {
       if (!q.peer.empty() && !((r->entity == q.entity && r->peer == q.peer) ||
                                (r->peer == q.entity && r->entity == q.peer)))
         continue;
-      if (!q.text.empty() && r->summary.find(q.text) == std::string_view::npos &&
+      if (!q.text.empty() &&
+          SummaryText(r->summary, summary_text).find(q.text) == std::string_view::npos &&
           r->uid.find(q.text) == std::string_view::npos)
         continue;
       found.push_back({h.time, s.id, h.pos, r->ToRecord()});

@@ -1,5 +1,8 @@
 #include "store/event_rows.h"
 
+#include <cstring>
+
+#include "core/flow_text.h"
 #include "store/crc32.h"
 
 namespace vigil::store {
@@ -33,6 +36,52 @@ RowView DecodeRow(const char* p) {
     s += len;
   }
   return r;
+}
+
+bool PackFlowSummary(std::string& out, std::string_view orig_h, uint16_t orig_p,
+                     std::string_view resp_h, uint16_t resp_p, Proto proto, uint64_t orig_bytes,
+                     uint64_t resp_bytes, std::string_view conn_state) {
+  if (orig_h.size() > 255 || resp_h.size() > 255 || conn_state.size() > 255) return false;
+  const size_t at = out.size();
+  out.resize(at + 22 + 3 + orig_h.size() + resp_h.size() + conn_state.size());
+  char* p = out.data() + at;
+  *p++ = rows::kPackedFlow;
+  *p++ = static_cast<char>(proto);
+  std::memcpy(p, &orig_p, 2);
+  std::memcpy(p + 2, &resp_p, 2);
+  std::memcpy(p + 4, &orig_bytes, 8);
+  std::memcpy(p + 12, &resp_bytes, 8);
+  p += 20;
+  for (std::string_view t : {orig_h, resp_h, conn_state}) {
+    *p++ = static_cast<char>(t.size());
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
+  }
+  return true;
+}
+
+std::string_view SummaryText(std::string_view stored, std::string& scratch) {
+  if (stored.empty() || stored[0] != rows::kPackedFlow) return stored;
+  scratch.clear();
+  if (stored.size() < 22) return scratch;
+  const char* p = stored.data() + 1;
+  const char* end = stored.data() + stored.size();
+  const auto proto = static_cast<Proto>(static_cast<uint8_t>(*p++));
+  const auto orig_p = rows::Load<uint16_t>(p), resp_p = rows::Load<uint16_t>(p + 2);
+  const auto orig_bytes = rows::Load<uint64_t>(p + 4), resp_bytes = rows::Load<uint64_t>(p + 12);
+  p += 20;
+  std::string_view texts[3];
+  for (std::string_view& t : texts) {
+    if (p >= end) return scratch;
+    const size_t n = static_cast<uint8_t>(*p++);
+    if (static_cast<size_t>(end - p) < n) return scratch;
+    t = std::string_view(p, n);
+    p += n;
+  }
+  const Proto known = proto <= Proto::kIcmp ? proto : Proto::kUnknown;
+  AppendEndpoints(scratch, texts[0], orig_p, texts[1], resp_p, known);
+  AppendFlowCounts(scratch, orig_bytes, resp_bytes, texts[2]);
+  return scratch;
 }
 
 EventRows::EventRows(const std::vector<EventRecord>& records) {

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/event.h"
 #include "core/time.h"
 #include "store/store.h"
 
@@ -38,17 +39,39 @@ T Load(const char* p) {
 
 }  // namespace rows
 
-// One decoded row; the views point into the bytes it was decoded from.
+// A flow's summary is stored packed, not as text. The engine thread writes a row for every
+// flow, and formatting its text ("10.0.0.5:51234 -> 1.2.3.4:443/tcp 1.2 KB out, 3.4 KB in,
+// SF", core/flow_text.h) was about 40 % of the event log's work on that thread; the text is
+// made when a row is read (SummaryText), for the rows a query returns or searches.
+//
+// A packed summary is the byte kPackedFlow (0x01: a text summary starts with an address,
+// a name or a space, never a control byte), then proto (u8), orig_p and resp_p (u16),
+// orig_bytes and resp_bytes (u64), then three texts, each after its u8 length: the two
+// addresses and the connection state. Returns false, having written nothing, when a text
+// is over 255 bytes (the caller writes the text instead).
+namespace rows {
+inline constexpr char kPackedFlow = '\x01';
+}  // namespace rows
+bool PackFlowSummary(std::string& out, std::string_view orig_h, uint16_t orig_p,
+                     std::string_view resp_h, uint16_t resp_p, Proto proto, uint64_t orig_bytes,
+                     uint64_t resp_bytes, std::string_view conn_state);
+// A stored summary's text: `stored` itself, or the text of a packed flow, written into
+// `scratch` (the view points there). Packed bytes that do not parse read as "".
+std::string_view SummaryText(std::string_view stored, std::string& scratch);
+
+// One decoded row; the views point into the bytes it was decoded from (`summary` is the
+// summary as stored: SummaryText gives its text).
 struct RowView {
   Micros time = 0;
   uint64_t line = 0, offset = 0, bytes = 0;
   std::string_view entity, peer, kind, summary, uid, input;
   EventRecord ToRecord() const {
+    std::string scratch;
     return EventRecord{time,
                        std::string(entity),
                        std::string(peer),
                        std::string(kind),
-                       std::string(summary),
+                       std::string(SummaryText(summary, scratch)),
                        std::string(uid),
                        std::string(input),
                        line,

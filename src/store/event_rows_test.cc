@@ -35,6 +35,42 @@ TEST(EventRows, RowsDecodeToWhatWasAddedInOrderWithTheSummaryWrittenInPlace) {
   EXPECT_EQ(got[1].input, "ct.jsonl");
 }
 
+// A flow's summary goes into its row packed (the engine's event log) and reads back as the
+// text the console shows; what does not fit the packing is written as text instead, and
+// packed bytes cut short read as "" rather than past the row.
+TEST(EventRows, AFlowsSummaryIsStoredPackedAndReadAsItsText) {
+  const std::string text = "10.0.0.5:51234 -> 203.0.113.7:443/tcp 1.2 KB out, 3.4 KB in, SF";
+  EventRows rows;
+  rows.Add(1000, "10.0.0.5", "203.0.113.7", "flow", "C1", "conn.log", 1, 0, 4710,
+           [](std::string& out) {
+             EXPECT_TRUE(PackFlowSummary(out, "10.0.0.5", 51234, "203.0.113.7", 443, Proto::kTcp,
+                                         1229, 3482, "SF"));
+           });
+  rows.Add(2000, "10.0.0.6", "", "flow", "C2", "conn.log", 2, 0, 0, [](std::string& out) {
+    EXPECT_TRUE(
+        PackFlowSummary(out, "10.0.0.6", 0, "198.51.100.1", 7, Proto::kUnknown, 0, 512, ""));
+  });
+  std::vector<RowView> views;
+  rows.ForEach([&views](const RowView& r) { views.push_back(r); });
+  ASSERT_EQ(views.size(), 2u);
+  ASSERT_FALSE(views[0].summary.empty());
+  EXPECT_EQ(views[0].summary[0], rows::kPackedFlow);
+  EXPECT_LT(views[0].summary.size(), text.size());
+  std::string scratch;
+  EXPECT_EQ(SummaryText(views[0].summary, scratch), text);
+  EXPECT_EQ(views[0].ToRecord().summary, text);
+  EXPECT_EQ(views[1].ToRecord().summary, "10.0.0.6:0 -> 198.51.100.1:7 0 B out, 512 B in");
+  // Cut short anywhere, the packed bytes read as nothing.
+  for (size_t n = 1; n < views[0].summary.size(); ++n)
+    EXPECT_EQ(SummaryText(views[0].summary.substr(0, n), scratch), "") << n;
+  // A text summary is read as it is.
+  EXPECT_EQ(SummaryText("iam AttachUserPolicy", scratch), "iam AttachUserPolicy");
+  // A name over 255 bytes does not pack.
+  std::string out = "x";
+  EXPECT_FALSE(PackFlowSummary(out, std::string(256, 'a'), 1, "b", 2, Proto::kTcp, 0, 0, ""));
+  EXPECT_EQ(out, "x");
+}
+
 TEST(EventRows, ARowIsIntactOnlyOnceItsChecksumIsSet) {
   EventRows rows;
   rows.Add(EventRecord{1, "a", "b", "flow", "s", "u", "i", 1, 2, 3});

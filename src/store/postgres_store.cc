@@ -895,6 +895,10 @@ Status PostgresStore::PutEventRows(EventRows& rows) {
   std::vector<RowView> events;
   events.reserve(rows.size());
   rows.ForEach([&events](const RowView& r) { events.push_back(r); });
+  // The summaries' text (a flow's is packed in the row: event_rows.h).
+  std::vector<std::string> scratch(events.size());
+  for (size_t i = 0; i < events.size(); ++i)
+    events[i].summary = SummaryText(events[i].summary, scratch[i]);
   std::lock_guard lock(mu_);
   EnsureConnected();
   return InTransaction([&]() -> Status {

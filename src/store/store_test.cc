@@ -4,7 +4,6 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
-
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include <thread>
 
 #include "config/config.h"
+#include "store/event_rows.h"
 #include "store/store_internal.h"
 
 namespace vigil::store {
@@ -1060,6 +1060,34 @@ TEST_P(StoreTest, EventLogFindsAnEntitysEventsEitherSideNewestFirstWithEveryFilt
   EXPECT_EQ(QueryOrDie(*store_, other).size(), 3u);
   other.entity = "10.9.9.9";
   EXPECT_TRUE(QueryOrDie(*store_, other).empty());
+}
+
+// Rows as the engine's event log writes them, a flow's summary packed (event_rows.h): each
+// backend gives back, and searches, the summary's text.
+TEST_P(StoreTest, EventLogGivesAPackedFlowSummaryBackAsText) {
+  EventRows rows;
+  for (int i = 0; i < 3; ++i) {
+    rows.Add(kE0 + i, "10.0.0.5", "203.0.113.7", "flow", "P" + std::to_string(i), "conn.log", 1 + i,
+             0, 4711, [i](std::string& out) {
+               EXPECT_TRUE(PackFlowSummary(out, "10.0.0.5", 51234, "203.0.113.7", 443, Proto::kTcp,
+                                           1229 + i * 2048, 3482, i == 2 ? "REJ" : "SF"));
+             });
+  }
+  ASSERT_TRUE(store_->PutEventRows(rows).ok());
+  EventQuery q;
+  q.entity = "10.0.0.5";
+  q.limit = 0;
+  auto all = QueryOrDie(*store_, q);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all.back().summary, "10.0.0.5:51234 -> 203.0.113.7:443/tcp 1.2 KB out, 3.4 KB in, SF");
+  EXPECT_EQ(all.front().summary,
+            "10.0.0.5:51234 -> 203.0.113.7:443/tcp 5.2 KB out, 3.4 KB in, REJ");
+  q.text = "3.2 KB out";
+  auto found = QueryOrDie(*store_, q);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].uid, "P1");
+  q.text = "in, REJ";
+  EXPECT_EQ(QueryOrDie(*store_, q).size(), 1u);
 }
 
 TEST_P(StoreTest, EventLogCountsPerBucketListsPeersAndTheBusiestPairs) {
