@@ -19,6 +19,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "core/prefetch.h"
 #include "detect/network_stats.h"
 #include "learn/novelty.h"
 
@@ -953,6 +954,19 @@ void Engine::Deliver(detect::Breach b, const detect::ModelInfo& info, double thr
   if (out_.on_breach) out_.on_breach(b);
 }
 
+namespace {
+// The engine thread fetches each event this many events ahead of processing it. The
+// decoder wrote a chunk's events (about 700 KB) before the first was processed, and by then
+// Enrich's first read of an event missed the core's caches: about 200 of its 250-400
+// cycles an event, gone with the prefetch (engine-thread CPU 0.93-0.95 / 1.04-1.11 s ->
+// 0.84-0.89 / 0.93-0.97 s over the bench's million flows, min / median of ten runs).
+constexpr size_t kEventLookahead = 8;
+void PrefetchEvent(const Event* e) {
+  const char* p = reinterpret_cast<const char*>(e);
+  for (size_t at = 0; at < sizeof(Event); at += 64) PrefetchRead(p + at);
+}
+}  // namespace
+
 Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& on_idle) {
   StartModelThread();
   // K-way merge of the streams by event time. Streams are few (one per log type and
@@ -986,6 +1000,7 @@ Status Engine::Run(const std::atomic<bool>* stop, const std::function<void()>& o
       if (++idle_rounds % 20 == 0) Rescan();
       continue;
     }
+    if (const Event* ahead = live[best]->Upcoming(kEventLookahead)) PrefetchEvent(ahead);
     Process(*heads[best]);
     live[best]->Pop();
     heads[best] = nullptr;

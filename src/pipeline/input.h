@@ -102,6 +102,11 @@ class Stream {
   // "nothing more yet".
   Event* Peek();
   void Pop();
+  // The event `k` after the one Peek returns, if the stream already holds it in order
+  // (for prefetching; it may be null though more events follow).
+  const Event* Upcoming(size_t k) const {
+    return ready_pos_ + k < ready_.size() ? ready_[ready_pos_ + k].event : nullptr;
+  }
   bool finished() const { return finished_; }
   // Releases every held event (ends the reorder wait): at end of input, before a checkpoint.
   void FlushHeld();
