@@ -66,6 +66,8 @@ TEST(Codegen, TheNetworkModelsPrefetchPassesHoldTheirPrefetchInstructions) {
       {"vigil::detect::(anonymous namespace)::CallbackModel::Prefetch(", 3},
       // The engine's loop fetches the event it will process eight events on.
       {"vigil::pipeline::Engine::Run(", 1},
+      // The model thread fetches the next group's items and events a group ahead.
+      {"vigil::pipeline::Engine::Models::HandleLane(", 1},
   };
   for (const auto& [name, n] : least) {
     const int found = PrefetchesIn(binary, name);

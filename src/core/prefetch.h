@@ -17,6 +17,9 @@
 //     overrides are called through the vtable, so they are always compiled on their own.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 namespace vigil {
 
 // Fetches the cache line holding `p` into every cache level, for reading. A hint: it
@@ -27,6 +30,15 @@ inline void PrefetchRead(const void* p) {
 #else
   __builtin_prefetch(p, 0, 3);
 #endif
+}
+
+// Fetches every cache line of the `bytes` bytes at `p` (an object another core wrote, about
+// to be read).
+inline void PrefetchLines(const void* p, size_t bytes) {
+  constexpr uintptr_t kLine = 64;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p) & ~(kLine - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(p) + bytes;
+  for (uintptr_t at = begin; at < end; at += kLine) PrefetchRead(reinterpret_cast<const void*>(at));
 }
 
 }  // namespace vigil
