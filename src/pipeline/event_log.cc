@@ -26,8 +26,8 @@ EventLog::~EventLog() {
 void EventLog::Add(const Event& e, std::string_view input) {
   if (e.entity.id.empty()) return;
   // The row is packed in place, its summary too: a recycled batch keeps its buffer, so a
-  // steady stream of events allocates nothing here.
-  // A flow's summary is packed, and made text when read (store/event_rows.h).
+  // steady stream of events allocates nothing here. A flow's summary is packed, and made
+  // text when read (store/event_rows.h).
   const auto* f = e.As<FlowBody>();
   batch_.Add(e.time, e.entity.id, e.peer.id, EventKindName(e.kind), e.uid, input, e.pos.line,
              e.pos.offset, f ? f->orig_bytes + f->resp_bytes : 0, [&e, f](std::string& out) {
