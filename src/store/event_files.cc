@@ -571,11 +571,14 @@ Result<std::vector<EventRecord>> EventFiles::Query(const EventQuery& q) {
       if (!q.peer.empty() && !((r->entity == q.entity && r->peer == q.peer) ||
                                (r->peer == q.entity && r->entity == q.peer)))
         continue;
-      if (!q.text.empty() &&
-          SummaryText(r->summary, summary_text).find(q.text) == std::string_view::npos &&
-          r->uid.find(q.text) == std::string_view::npos)
+      // The summary's text, made once (a flow's is packed in the row: event_rows.h) for
+      // the search and the record.
+      RowView row = *r;
+      row.summary = SummaryText(r->summary, summary_text);
+      if (!q.text.empty() && row.summary.find(q.text) == std::string_view::npos &&
+          row.uid.find(q.text) == std::string_view::npos)
         continue;
-      found.push_back({h.time, s.id, h.pos, r->ToRecord()});
+      found.push_back({h.time, s.id, h.pos, row.ToRecord()});
       ++taken;
     }
   }

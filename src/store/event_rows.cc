@@ -43,7 +43,7 @@ bool PackFlowSummary(std::string& out, std::string_view orig_h, uint16_t orig_p,
                      uint64_t resp_bytes, std::string_view conn_state) {
   if (orig_h.size() > 255 || resp_h.size() > 255 || conn_state.size() > 255) return false;
   const size_t at = out.size();
-  out.resize(at + 22 + 3 + orig_h.size() + resp_h.size() + conn_state.size());
+  out.resize(at + rows::kPackedFlowFixed + 3 + orig_h.size() + resp_h.size() + conn_state.size());
   char* p = out.data() + at;
   *p++ = rows::kPackedFlow;
   *p++ = static_cast<char>(proto);
@@ -51,7 +51,7 @@ bool PackFlowSummary(std::string& out, std::string_view orig_h, uint16_t orig_p,
   std::memcpy(p + 2, &resp_p, 2);
   std::memcpy(p + 4, &orig_bytes, 8);
   std::memcpy(p + 12, &resp_bytes, 8);
-  p += 20;
+  p = out.data() + at + rows::kPackedFlowFixed;
   for (std::string_view t : {orig_h, resp_h, conn_state}) {
     *p++ = static_cast<char>(t.size());
     std::memcpy(p, t.data(), t.size());
@@ -63,13 +63,13 @@ bool PackFlowSummary(std::string& out, std::string_view orig_h, uint16_t orig_p,
 std::string_view SummaryText(std::string_view stored, std::string& scratch) {
   if (stored.empty() || stored[0] != rows::kPackedFlow) return stored;
   scratch.clear();
-  if (stored.size() < 22) return scratch;
+  if (stored.size() < rows::kPackedFlowFixed) return scratch;
   const char* p = stored.data() + 1;
   const char* end = stored.data() + stored.size();
   const auto proto = static_cast<Proto>(static_cast<uint8_t>(*p++));
   const auto orig_p = rows::Load<uint16_t>(p), resp_p = rows::Load<uint16_t>(p + 2);
   const auto orig_bytes = rows::Load<uint64_t>(p + 4), resp_bytes = rows::Load<uint64_t>(p + 12);
-  p += 20;
+  p = stored.data() + rows::kPackedFlowFixed;
   std::string_view texts[3];
   for (std::string_view& t : texts) {
     if (p >= end) return scratch;

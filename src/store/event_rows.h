@@ -51,6 +51,8 @@ T Load(const char* p) {
 // is over 255 bytes (the caller writes the text instead).
 namespace rows {
 inline constexpr char kPackedFlow = '\x01';
+// The marker, proto, two ports and two byte counts, before the three texts.
+inline constexpr size_t kPackedFlowFixed = 1 + 1 + 2 * 2 + 2 * 8;
 }  // namespace rows
 bool PackFlowSummary(std::string& out, std::string_view orig_h, uint16_t orig_p,
                      std::string_view resp_h, uint16_t resp_p, Proto proto, uint64_t orig_bytes,

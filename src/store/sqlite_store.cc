@@ -140,7 +140,9 @@ CREATE INDEX entities_other_types ON entities(type, id) WHERE type <> 'device';
 // Migration 5: entities keyed by id alone (WITHOUT ROWID). With a rowid, a row lived in
 // the rowid table and its id again in the primary key's index, so storing an entity wrote
 // two B-trees and finding one by id read two; now the row sits in the id's own B-tree.
-// Rows are about 150 bytes, well inside what SQLite advises for such tables.
+// Rows are about 150 bytes, well inside what SQLite advises for such tables. The columns
+// are migration 1's, written out again on purpose: an applied migration's text never
+// changes, so two migrations do not share a definition one of them could change.
 constexpr std::string_view kSqliteV5 = R"sql(
 CREATE TABLE entities_by_id (
   id TEXT PRIMARY KEY,
